@@ -1,0 +1,80 @@
+# Declarations of the compiled scalar engine: the op table, the tape, the Value handle.
+# Implementation and design notes: _scalar.pyx.
+
+from libc.stdint cimport int32_t, uint8_t, uint32_t
+from cpython.object cimport PyObject
+
+ctypedef double float64_t
+ctypedef int32_t node_t             # index of a node on a tape (node 0 is the sink)
+
+# Op codes index OPS (the op table in _scalar.pyx).
+cdef enum:
+    OP_LEAF = 0
+    # two Value operands: parents a and b
+    OP_ADD
+    OP_SUB
+    OP_MUL
+    OP_DIV
+    OP_POW
+    # one Value operand (parent a) and a constant k, kept in the db slot
+    OP_ADDK         # x + k
+    OP_SUBK         # x - k
+    OP_RSUBK        # k - x
+    OP_MULK         # x * k
+    OP_DIVK         # x / k
+    OP_RDIVK        # k / x
+    OP_POWK         # x ** k
+    OP_RPOWK        # k ** x
+    # one Value operand, no constant
+    OP_NEG
+    OP_TANH
+    OP_RELU
+    OP_SIGMOID
+    OP_EXP
+    OP_LOG
+    OP_SIN
+    OP_COS
+    OP_SQRT
+    OP_ABS
+    N_OPS
+
+# An op's forward rule and its local partials, computed together:
+# returns f(x, y) and stores df/dx in dx[0], df/dy in dy[0]. For ops with one
+# Value operand, y is the constant k (or unused) and dy is ignored.
+ctypedef float64_t (*rule_t)(float64_t x, float64_t y,
+                             float64_t* dx, float64_t* dy) noexcept nogil
+
+cdef struct OpRow:
+    const char* name        # what Value.op shows
+    int arity               # 0 leaf, 1 one Value operand (+ maybe a constant), 2 two Values
+    rule_t rule             # forward value and local partials
+
+
+cdef class Tape:
+    # Structure of arrays, one row per node, grown by doubling realloc.
+    cdef uint8_t* op            # op code
+    cdef node_t* pa             # parent a (0 = the sink, for leaves)
+    cdef node_t* pb             # parent b (0 = the sink, for leaves and one-operand ops)
+    cdef float64_t* val         # forward value
+    cdef float64_t* da          # d val / d val[pa], computed in the forward pass
+    cdef float64_t* db          # d val / d val[pb]; for one-operand ops the constant k
+    cdef float64_t* adj         # adjoint: accumulated on leaves, latest sweep's on the rest
+    cdef uint32_t* seen         # sweep stamp: == epoch when reached by the current sweep
+    cdef PyObject** handle      # borrowed pointer to the node's Value handle, or NULL
+    cdef Py_ssize_t n           # rows in use, the sink included
+    cdef Py_ssize_t cap         # rows allocated
+    cdef uint32_t epoch         # stamp of the latest sweep
+    cdef readonly Py_ssize_t compactions  # how many mark-and-compact passes ran
+
+    cdef int _resize(self, Py_ssize_t cap) except -1
+    cdef int _make_room(self) except -1
+    cdef void _compact(self) noexcept
+    cdef void _trim(self) noexcept nogil
+    cdef node_t push(self, int op, node_t a, node_t b, float64_t k) except -1
+    cdef int sweep(self, node_t root, float64_t seed) except -1
+
+
+cdef class Value:
+    cdef Tape tape              # the tape holding this node; owned reference
+    cdef node_t idx             # row on that tape (updated when the tape compacts)
+    cdef object _label          # str, for printing and drawing

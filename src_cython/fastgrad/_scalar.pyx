@@ -1,0 +1,807 @@
+"""The compiled scalar engine: op table, tape, reverse sweep and the ``Value`` handle.
+
+Data flow
+---------
+Every operation on a ``Value`` appends one row to a ``Tape`` (a Wengert list): the op
+code, the indices of its operands (its *parents*), the forward value and the local
+partial derivative with respect to each parent. The partials are computed right away,
+in the forward pass, by the op's *rule* (one small C function per op that returns the
+value and writes both partials). The reverse sweep therefore has no per-op code: it walks
+the rows from the root down and, for each row reached, does ``adj[a] += adj[i] * da[i]``
+and ``adj[b] += adj[i] * db[i]``. Rows are in recording order, so every parent has a
+smaller index than its children and one descending pass is a valid reverse topological
+order. Nothing is recursive.
+
+Row layout
+----------
+Structure of arrays, each grown by doubling ``realloc``: op code (1 byte), parents a and b
+(4 + 4), value, partial a, partial b, adjoint (4 x 8), sweep stamp (4) and a borrowed
+pointer to the row's handle (8): 53 bytes a node. Row 0 is the *sink*: leaves point both
+parents at it, and ops with one Value operand point parent b at it. The sweep may add
+into the sink; nothing ever reads it, and the sweep stays branch-free over op kinds.
+For an op with one Value operand, ``db`` holds the op's constant (the 3 in ``x * 3``), so
+the tape keeps every operand and can be re-evaluated with new leaf values (replay).
+
+Sweep semantics
+---------------
+``backward()`` stamps the rows it reaches with a fresh epoch. A row reached for the first
+time in a sweep has its adjoint reset (interior nodes) or kept (leaves), then receives
+its contributions: leaves accumulate across ``backward()`` calls until set to zero,
+interior nodes show the adjoint of the latest sweep that reached them, and rows of
+unrelated graphs are left alone. The sweep reads rows ``root .. 1`` only.
+
+Memory: reclaiming nodes without a reset call
+---------------------------------------------
+A node is *live* while a Python ``Value`` handle points at it or it is an ancestor of a
+live node. Each row keeps a borrowed pointer to its handle (at most one handle exists
+per row; ``.parents`` reuses it); a handle clears the pointer when it is deallocated.
+Two mechanisms reclaim dead rows, both O(1) amortised and neither recursive:
+
+* **Tail trimming.** The last row has no children (children come later), so when its
+  handle dies the row is dead, and so is every handle-less row below it until the first
+  row with a handle. Dropping a whole graph (``del loss``) gives its rows back at once,
+  and the arrays shrink when they fall below a quarter full.
+* **Mark and compact on growth.** When the tape is full it first marks live rows in one
+  descending pass (a row is live if it has a handle or a live row named it as a parent),
+  then slides live rows down in recording order, remapping parent indices and updating
+  each handle's index through its pointer. Only if the tape is still more than half full
+  does it double. A micrograd-style loop (persistent parameters, a new graph each step,
+  no reset) therefore runs in a tape of about twice its live graph, for any number of
+  steps.
+
+Handles hold a strong reference to their tape and the tape only borrowed pointers to
+handles, so no reference cycle exists and handles are not tracked by the cyclic garbage
+collector at all.
+
+Threads
+-------
+Each thread records new leaves on a tape of its own; an op is recorded on the tape of its
+operands, and combining Values of two different tapes raises ``ValueError``. All tape
+code runs with the GIL held and never calls back into Python while it changes a tape, so
+Values shared between threads cannot corrupt memory.
+"""
+
+cimport cython
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.object cimport PyObject
+from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh
+from libc.stdint cimport INT32_MAX
+from libc.stdlib cimport free, realloc
+from libc.string cimport memset
+
+import numbers
+import threading
+
+cdef enum:
+    MIN_CAP = 1024      # smallest allocation, in rows (53 KiB)
+
+
+# --------------------------------------------------------------------------------------
+# The op table: one rule per op, forward value and local partials side by side.
+# An op is added here (a rule and a row), given a method on Value, and picked up by the
+# parametrised gradient tests through OP_NAMES / UNARY_OPS.
+# --------------------------------------------------------------------------------------
+
+cdef OpRow OPS[N_OPS]
+
+cdef void _row(int code, const char* name, int arity, rule_t rule) noexcept:
+    OPS[code].name = name
+    OPS[code].arity = arity
+    OPS[code].rule = rule
+
+
+cdef float64_t _leaf(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    return k
+_row(OP_LEAF, b"", 0, _leaf)
+
+# ---- two Value operands --------------------------------------------------------------
+
+cdef float64_t _add(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0
+    dy[0] = 1.0
+    return x + y
+_row(OP_ADD, b"+", 2, _add)
+
+cdef float64_t _sub(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0
+    dy[0] = -1.0
+    return x - y
+_row(OP_SUB, b"-", 2, _sub)
+
+cdef float64_t _mul(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = y
+    dy[0] = x
+    return x * y
+_row(OP_MUL, b"*", 2, _mul)
+
+cdef float64_t _div(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0 / y
+    dy[0] = -x / (y * y)
+    return x / y
+_row(OP_DIV, b"/", 2, _div)
+
+cdef inline float64_t _dpow_base(float64_t x, float64_t y) noexcept nogil:
+    # d(x**y)/dx; PyTorch's convention: 0 when the exponent is 0 (no 0 * inf at x = 0)
+    return 0.0 if y == 0.0 else y * pow(x, y - 1.0)
+
+cdef float64_t _pow(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t v = pow(x, y)
+    dx[0] = _dpow_base(x, y)
+    dy[0] = 0.0 if (x == 0.0 and y >= 0.0) else v * log(x)   # PyTorch's convention at 0
+    return v
+_row(OP_POW, b"**", 2, _pow)
+
+# ---- one Value operand x and a constant k ----------------------------------------------
+
+cdef float64_t _addk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0
+    return x + k
+_row(OP_ADDK, b"+", 1, _addk)
+
+cdef float64_t _subk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0
+    return x - k
+_row(OP_SUBK, b"-", 1, _subk)
+
+cdef float64_t _rsubk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = -1.0
+    return k - x
+_row(OP_RSUBK, b"-", 1, _rsubk)
+
+cdef float64_t _mulk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = k
+    return x * k
+_row(OP_MULK, b"*", 1, _mulk)
+
+cdef float64_t _divk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0 / k
+    return x / k
+_row(OP_DIVK, b"/", 1, _divk)
+
+cdef float64_t _rdivk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = -k / (x * x)
+    return k / x
+_row(OP_RDIVK, b"/", 1, _rdivk)
+
+cdef float64_t _powk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = _dpow_base(x, k)
+    return pow(x, k)
+_row(OP_POWK, b"**", 1, _powk)
+
+cdef float64_t _rpowk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t v = pow(k, x)
+    dx[0] = 0.0 if (k == 0.0 and x >= 0.0) else v * log(k)
+    return v
+_row(OP_RPOWK, b"**", 1, _rpowk)
+
+# ---- one Value operand -----------------------------------------------------------------
+
+cdef float64_t _neg(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = -1.0
+    return -x
+_row(OP_NEG, b"neg", 1, _neg)
+
+cdef float64_t _tanh(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t t = tanh(x)
+    dx[0] = 1.0 - t * t             # never cosh(x)**-2, which overflows for |x| > 710
+    return t
+_row(OP_TANH, b"tanh", 1, _tanh)
+
+cdef float64_t _relu(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0 if x > 0.0 else 0.0     # relu'(0) = 0, as PyTorch
+    return 0.0 if x <= 0.0 else x       # nan stays nan
+_row(OP_RELU, b"relu", 1, _relu)
+
+cdef float64_t _sigmoid(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t e, s
+    if x >= 0.0:                        # exp of a non-positive number never overflows
+        s = 1.0 / (1.0 + exp(-x))
+    else:
+        e = exp(x)
+        s = e / (1.0 + e)
+    dx[0] = s * (1.0 - s)
+    return s
+_row(OP_SIGMOID, b"sigmoid", 1, _sigmoid)
+
+cdef float64_t _exp(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t e = exp(x)
+    dx[0] = e
+    return e
+_row(OP_EXP, b"exp", 1, _exp)
+
+cdef float64_t _log(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0 / x
+    return log(x)                       # log(0) = -inf, log(x < 0) = nan (IEEE)
+_row(OP_LOG, b"log", 1, _log)
+
+cdef float64_t _sin(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = cos(x)
+    return sin(x)
+_row(OP_SIN, b"sin", 1, _sin)
+
+cdef float64_t _cos(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = -sin(x)
+    return cos(x)
+_row(OP_COS, b"cos", 1, _cos)
+
+cdef float64_t _sqrt(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t s = sqrt(x)
+    dx[0] = 0.5 / s
+    return s
+_row(OP_SQRT, b"sqrt", 1, _sqrt)
+
+cdef float64_t _abs(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
+    dx[0] = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)     # abs'(0) = 0, as PyTorch
+    return fabs(x)
+_row(OP_ABS, b"abs", 1, _abs)
+
+
+#: ``Value.op`` for each op code.
+OP_NAMES = tuple(OPS[i].name.decode() for i in range(N_OPS))
+
+#: The elementwise functions of one Value, by method name.
+UNARY_OPS = {
+    "tanh": OP_TANH, "relu": OP_RELU, "sigmoid": OP_SIGMOID, "exp": OP_EXP,
+    "log": OP_LOG, "sin": OP_SIN, "cos": OP_COS, "sqrt": OP_SQRT, "abs": OP_ABS,
+}
+
+
+def apply_unary(str name, double x):
+    """Evaluate the compiled rule of the unary op ``name`` on a float.
+
+    Returns ``(value, derivative)``; ``fastgrad.tanh(2.0)`` and friends use it, so a
+    float and a Value go through the same rule.
+    """
+    cdef int code = UNARY_OPS[name]
+    cdef float64_t dx = 0.0, dy = 0.0
+    cdef float64_t v = OPS[code].rule(x, 0.0, &dx, &dy)
+    return v, dx
+
+
+# --------------------------------------------------------------------------------------
+# The tape
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _capacity_for(Py_ssize_t n) noexcept nogil:
+    # smallest power of two, at least MIN_CAP, that leaves half the rows free
+    cdef Py_ssize_t cap = MIN_CAP
+    while cap < 2 * n:
+        cap *= 2
+    return cap
+
+
+cdef int _realloc(void** ptr, Py_ssize_t rows, size_t itemsize) except -1:
+    cdef void* p = realloc(ptr[0], <size_t>rows * itemsize)
+    if p == NULL:
+        raise MemoryError(f"fastgrad: cannot allocate a tape of {rows} nodes")
+    ptr[0] = p
+    return 0
+
+
+@cython.final
+cdef class Tape:
+    """A Wengert list of scalar operations: the storage behind ``fastgrad.Value``.
+
+    Users rarely touch a tape: each thread gets one (``current_tape()``) and every Value
+    knows its own. ``len(tape)`` is the number of recorded nodes; ``nbytes`` the memory
+    held by the node arrays.
+    """
+
+    def __cinit__(self):
+        self.epoch = 1
+        self._resize(MIN_CAP)
+        # row 0, the sink
+        self.op[0] = OP_LEAF
+        self.pa[0] = 0
+        self.pb[0] = 0
+        self.val[0] = 0.0
+        self.da[0] = 0.0
+        self.db[0] = 0.0
+        self.adj[0] = 0.0
+        self.seen[0] = 0
+        self.handle[0] = NULL
+        self.n = 1
+
+    def __dealloc__(self):
+        free(self.op)
+        free(self.pa)
+        free(self.pb)
+        free(self.val)
+        free(self.da)
+        free(self.db)
+        free(self.adj)
+        free(self.seen)
+        free(self.handle)
+
+    def __len__(self):
+        return self.n - 1
+
+    @property
+    def capacity(self):
+        """Rows allocated (the sink included)."""
+        return self.cap
+
+    @property
+    def nbytes(self):
+        """Bytes held by the node arrays."""
+        return self.cap * (sizeof(uint8_t) + 2 * sizeof(node_t) + 4 * sizeof(float64_t)
+                           + sizeof(uint32_t) + sizeof(PyObject*))
+
+    def __repr__(self):
+        return f"<fastgrad Tape: {self.n - 1} nodes, {self.nbytes} bytes>"
+
+    cdef int _resize(self, Py_ssize_t cap) except -1:
+        if cap > <Py_ssize_t>INT32_MAX + 1:
+            raise OverflowError("fastgrad: a tape holds at most 2**31 - 1 nodes")
+        _realloc(<void**>&self.op, cap, sizeof(uint8_t))
+        _realloc(<void**>&self.pa, cap, sizeof(node_t))
+        _realloc(<void**>&self.pb, cap, sizeof(node_t))
+        _realloc(<void**>&self.val, cap, sizeof(float64_t))
+        _realloc(<void**>&self.da, cap, sizeof(float64_t))
+        _realloc(<void**>&self.db, cap, sizeof(float64_t))
+        _realloc(<void**>&self.adj, cap, sizeof(float64_t))
+        _realloc(<void**>&self.seen, cap, sizeof(uint32_t))
+        _realloc(<void**>&self.handle, cap, sizeof(PyObject*))
+        # every array now holds at least min(old, new) rows, which covers self.n
+        self.cap = cap
+        return 0
+
+    cdef int _make_room(self) except -1:
+        self._compact()
+        cdef Py_ssize_t cap = _capacity_for(self.n)
+        if cap != self.cap:
+            self._resize(cap)
+        return 0
+
+    cdef void _compact(self) noexcept:
+        # Mark: `seen` serves as scratch (a sweep's stamps need not survive).
+        cdef Py_ssize_t n = self.n, i, j
+        cdef uint32_t* live = self.seen
+        memset(live, 0, n * sizeof(uint32_t))
+        live[0] = 1
+        for i in range(n - 1, 0, -1):
+            if live[i] or self.handle[i] != NULL:
+                live[i] = 1
+                live[self.pa[i]] = 1
+                live[self.pb[i]] = 1
+        # Compact: parents precede children, so their new index is known already.
+        live[0] = 0
+        j = 1
+        for i in range(1, n):
+            if live[i]:
+                live[i] = <uint32_t>j
+                self.op[j] = self.op[i]
+                self.pa[j] = <node_t>live[self.pa[i]]
+                self.pb[j] = <node_t>live[self.pb[i]]
+                self.val[j] = self.val[i]
+                self.da[j] = self.da[i]
+                self.db[j] = self.db[i]
+                self.adj[j] = self.adj[i]
+                self.handle[j] = self.handle[i]
+                if self.handle[j] != NULL:
+                    (<Value>self.handle[j]).idx = <node_t>j
+                j += 1
+        memset(live, 0, j * sizeof(uint32_t))
+        self.n = j
+        self.compactions += 1
+
+    cdef void _trim(self) noexcept nogil:
+        # Called when the last row's handle has died: drop handle-less rows from the end.
+        while self.n > 1 and self.handle[self.n - 1] == NULL:
+            self.n -= 1
+
+    cdef node_t push(self, int op, node_t a, node_t b, float64_t k) except -1:
+        """Append a node computed by ``op`` from rows a (and b), or a leaf of value k."""
+        if self.n == self.cap:
+            self._make_room()
+        cdef node_t i = <node_t>self.n
+        cdef OpRow* row = &OPS[op]
+        cdef float64_t dx = 0.0, dy = 0.0
+        if row.arity == 2:
+            self.val[i] = row.rule(self.val[a], self.val[b], &dx, &dy)
+            self.db[i] = dy
+        elif row.arity == 1:
+            self.val[i] = row.rule(self.val[a], k, &dx, &dy)
+            self.db[i] = k
+            b = 0
+        else:
+            self.val[i] = k
+            self.db[i] = 0.0
+            a = 0
+            b = 0
+        self.op[i] = <uint8_t>op
+        self.pa[i] = a
+        self.pb[i] = b
+        self.da[i] = dx
+        self.adj[i] = 0.0
+        self.seen[i] = 0
+        self.handle[i] = NULL
+        self.n = i + 1
+        return i
+
+    cdef int sweep(self, node_t root, float64_t seed) except -1:
+        """Reverse sweep from ``root``: see "Sweep semantics" in the module docstring."""
+        cdef uint32_t ep = self.epoch + 1
+        if ep == 0:                     # 2**32 sweeps later: clear the stamps, start over
+            memset(self.seen, 0, self.n * sizeof(uint32_t))
+            ep = 1
+        self.epoch = ep
+        _sweep_c(self.op, self.pa, self.pb, self.da, self.db, self.adj, self.seen,
+                 root, seed, ep)
+        return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _sweep_c(const uint8_t* op, const node_t* pa, const node_t* pb,
+                   const float64_t* da, const float64_t* db, float64_t* adj,
+                   uint32_t* seen, node_t root, float64_t seed, uint32_t ep) noexcept nogil:
+    cdef node_t i, p
+    cdef float64_t g
+    if op[root] == OP_LEAF:
+        adj[root] += seed
+    else:
+        adj[root] = seed
+    seen[root] = ep
+    for i in range(root, 0, -1):
+        if seen[i] != ep:
+            continue                    # not part of this graph
+        g = adj[i]
+        p = pa[i]
+        if seen[p] != ep:               # first contribution this sweep
+            seen[p] = ep
+            if op[p] != OP_LEAF:
+                adj[p] = 0.0
+        adj[p] += g * da[i]
+        p = pb[i]
+        if seen[p] != ep:
+            seen[p] = ep
+            if op[p] != OP_LEAF:
+                adj[p] = 0.0
+        adj[p] += g * db[i]
+
+
+_local = threading.local()
+
+
+cpdef Tape current_tape():
+    """The tape on which this thread records new leaves."""
+    try:
+        return _local.tape
+    except AttributeError:
+        _local.tape = Tape()
+        return _local.tape
+
+
+# --------------------------------------------------------------------------------------
+# The Value handle
+# --------------------------------------------------------------------------------------
+
+cdef str _describe(object x):
+    r = repr(x)
+    if len(r) > 40:
+        r = r[:37] + "..."
+    return f"{type(x).__name__} ({r})"
+
+
+cdef float64_t _real(object x, str where) except? -1.0:
+    """``x`` as a float, or TypeError naming its type. Accepts int, float, bool, numpy reals."""
+    if type(x) is float:
+        return PyFloat_AS_DOUBLE(x)
+    if isinstance(x, (int, float)) or isinstance(x, numbers.Real):
+        return float(x)
+    if isinstance(x, numbers.Complex):
+        raise TypeError(f"{where} takes a real number, got {_describe(x)}: "
+                        "fastgrad differentiates real-valued functions only")
+    raise TypeError(f"{where} takes a real number (int, float or numpy real), "
+                    f"got {_describe(x)}")
+
+
+cdef inline Value _new(Tape tape, int op, node_t a, node_t b, float64_t k):
+    # Allocate the handle before the row, so the row never exists without its handle.
+    cdef Value v = Value.__new__(Value)
+    v.tape = tape
+    v._label = ""
+    v.idx = tape.push(op, a, b, k)
+    tape.handle[v.idx] = <PyObject*>v
+    return v
+
+
+cdef Value _handle(Tape tape, node_t i):
+    """The handle of row i, made if the row has none."""
+    if tape.handle[i] != NULL:
+        return <Value>tape.handle[i]
+    cdef Value v = Value.__new__(Value)
+    v.tape = tape
+    v._label = ""
+    v.idx = i
+    tape.handle[i] = <PyObject*>v
+    return v
+
+
+cdef object _foreign(Value x, object other, str symbol):
+    # Called when `other` is neither a Value nor a number.
+    if getattr(other, "_fastgrad_engine", None) is not None:
+        raise TypeError(
+            f"cannot combine a fastgrad.Value with a {type(other).__module__}."
+            f"{type(other).__qualname__} in '{symbol}': they belong to different engines; "
+            "build the whole expression with one of them")
+    return NotImplemented
+
+
+cdef object _binary(Value x, object other, int op_vv, int op_vk):
+    cdef Value y
+    if isinstance(other, Value):
+        y = <Value>other
+        if y.tape is not x.tape:
+            raise ValueError(
+                f"cannot combine Values recorded on different tapes in "
+                f"'{OPS[op_vv].name.decode()}': each thread records its leaves on a tape of "
+                "its own. Create the operands in the same thread, or pass plain floats.")
+        return _new(x.tape, op_vv, x.idx, y.idx, 0.0)
+    if type(other) is float:
+        return _new(x.tape, op_vk, x.idx, 0, PyFloat_AS_DOUBLE(other))
+    if isinstance(other, (int, float)) or isinstance(other, numbers.Real):
+        return _new(x.tape, op_vk, x.idx, 0, float(other))
+    return _foreign(x, other, OPS[op_vv].name.decode())
+
+
+cdef object _reflected(Value x, object other, int op_kv, str symbol):
+    # other (a number) on the left of x
+    if type(other) is float:
+        return _new(x.tape, op_kv, x.idx, 0, PyFloat_AS_DOUBLE(other))
+    if isinstance(other, (int, float)) or isinstance(other, numbers.Real):
+        return _new(x.tape, op_kv, x.idx, 0, float(other))
+    return _foreign(x, other, symbol)
+
+
+cdef inline float64_t _data_of(object other) except? -1.0:
+    if isinstance(other, Value):
+        return (<Value>other).tape.val[(<Value>other).idx]
+    return _real(other, "comparison with a Value")
+
+
+@cython.final
+@cython.no_gc
+@cython.freelist(256)
+cdef class Value:
+    """A scalar recorded on a compiled tape, with its gradient.
+
+    Parameters
+    ----------
+    data : int, float or numpy real
+        The value. Anything else (str, None, complex, ...) raises ``TypeError``.
+    label : str, optional
+        A name for printing and drawing.
+
+    Notes
+    -----
+    ``+ - * / **`` combine Values with Values or numbers on either side; unary ``-``;
+    ``tanh relu sigmoid exp log sin cos sqrt abs`` are methods. ``backward()`` sets the
+    gradient of every Value the result depends on: leaves accumulate across calls until
+    set to zero (``v.grad = 0``), interior nodes show the latest sweep's adjoint.
+    Derivative conventions follow PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0``. Domain
+    errors follow IEEE: ``log(-1)`` is nan, ``1 / 0`` is inf, and backward still runs.
+
+    Ordering comparisons (``< <= > >=``) compare ``.data``; ``==`` and ``hash`` are by
+    identity, so Values can be dict keys and set members.
+
+    Examples
+    --------
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> L = (a * b + 10) * -2.0
+    >>> L.backward()
+    >>> a.grad, b.grad
+    (6.0, -4.0)
+    """
+
+    __array_ufunc__ = None          # numpy defers to our reflected operators
+    _fastgrad_engine = "compiled"
+
+    def __init__(self, data, label=""):
+        if self.tape is not None:
+            raise RuntimeError("Value.__init__ may be called only once")
+        cdef float64_t x = _real(data, "Value()")
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {_describe(label)}")
+        cdef Tape tape = current_tape()
+        self.tape = tape
+        self._label = label
+        self.idx = tape.push(OP_LEAF, 0, 0, x)
+        tape.handle[self.idx] = <PyObject*>self
+
+    def __dealloc__(self):
+        cdef Tape tape = self.tape
+        if tape is None or self.idx <= 0:
+            return
+        tape.handle[self.idx] = NULL
+        if self.idx == tape.n - 1:
+            tape._trim()
+            if tape.cap > MIN_CAP and 8 * tape.n < tape.cap:
+                try:
+                    tape._resize(_capacity_for(tape.n))
+                except MemoryError:     # shrinking failed: keep the larger arrays
+                    pass
+
+    # ---- attributes -------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """The forward value (settable on leaves only)."""
+        return self.tape.val[self.idx]
+
+    @data.setter
+    def data(self, value):
+        cdef float64_t x = _real(value, "Value.data")
+        if self.tape.op[self.idx] != OP_LEAF:
+            raise AttributeError(
+                f"cannot set .data of a Value computed by '{self.op}': its data follows "
+                "from its parents. Set .data on the leaves and compute it again.")
+        self.tape.val[self.idx] = x
+
+    @property
+    def grad(self):
+        """d(root)/d(self) from ``backward()``; accumulates on leaves, settable."""
+        return self.tape.adj[self.idx]
+
+    @grad.setter
+    def grad(self, value):
+        self.tape.adj[self.idx] = _real(value, "Value.grad")
+
+    @property
+    def label(self):
+        """A name for printing and drawing."""
+        return self._label
+
+    @label.setter
+    def label(self, value):
+        if not isinstance(value, str):
+            raise TypeError(f"Value label must be a str, got {_describe(value)}")
+        self._label = value
+
+    @property
+    def op(self):
+        """The operation that produced this Value: ``"+"``, ``"tanh"``, ...; ``""`` for a leaf."""
+        return OP_NAMES[self.tape.op[self.idx]]
+
+    @property
+    def is_leaf(self):
+        """True for a Value made by ``Value(...)`` rather than by an operation."""
+        return self.tape.op[self.idx] == OP_LEAF
+
+    @property
+    def constant(self):
+        """The number in ops such as ``x * 3`` (None for other Values)."""
+        cdef int code = self.tape.op[self.idx]
+        if OP_ADDK <= code <= OP_RPOWK:
+            return self.tape.db[self.idx]
+        return None
+
+    @property
+    def parents(self):
+        """The Values this one was computed from (a tuple; empty for leaves)."""
+        cdef Tape t = self.tape
+        cdef int arity = OPS[t.op[self.idx]].arity
+        if arity == 0:
+            return ()
+        if arity == 1:
+            return (_handle(t, t.pa[self.idx]),)
+        return (_handle(t, t.pa[self.idx]), _handle(t, t.pb[self.idx]))
+
+    def backward(self, gradient=1.0):
+        """Reverse sweep: set ``.grad`` on every Value this one depends on.
+
+        Parameters
+        ----------
+        gradient : float, default 1.0
+            d(loss)/d(self), the seed of the sweep.
+        """
+        self.tape.sweep(self.idx, _real(gradient, "backward(gradient)"))
+
+    def __repr__(self):
+        parts = [f"data={self.data!r}", f"grad={self.grad!r}"]
+        if self.tape.op[self.idx] != OP_LEAF:
+            parts.append(f"op={self.op!r}")
+        if self._label:
+            parts.append(f"label={self._label!r}")
+        return f"Value({', '.join(parts)})"
+
+    def __float__(self):
+        return self.tape.val[self.idx]
+
+    # ---- arithmetic -------------------------------------------------------------------
+
+    def __add__(self, other):
+        return _binary(self, other, OP_ADD, OP_ADDK)
+
+    def __radd__(self, other):
+        return _reflected(self, other, OP_ADDK, "+")
+
+    def __sub__(self, other):
+        return _binary(self, other, OP_SUB, OP_SUBK)
+
+    def __rsub__(self, other):
+        return _reflected(self, other, OP_RSUBK, "-")
+
+    def __mul__(self, other):
+        return _binary(self, other, OP_MUL, OP_MULK)
+
+    def __rmul__(self, other):
+        return _reflected(self, other, OP_MULK, "*")
+
+    def __truediv__(self, other):
+        return _binary(self, other, OP_DIV, OP_DIVK)
+
+    def __rtruediv__(self, other):
+        return _reflected(self, other, OP_RDIVK, "/")
+
+    def __pow__(self, other, modulo=None):
+        if modulo is not None:
+            return NotImplemented
+        return _binary(self, other, OP_POW, OP_POWK)
+
+    def __rpow__(self, other, modulo=None):
+        if modulo is not None:
+            return NotImplemented
+        return _reflected(self, other, OP_RPOWK, "**")
+
+    def __neg__(self):
+        return _new(self.tape, OP_NEG, self.idx, 0, 0.0)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _new(self.tape, OP_ABS, self.idx, 0, 0.0)
+
+    # ---- elementwise functions ----------------------------------------------------------
+
+    def tanh(self):
+        """Hyperbolic tangent; derivative ``1 - tanh(x)**2``."""
+        return _new(self.tape, OP_TANH, self.idx, 0, 0.0)
+
+    def relu(self):
+        """``max(x, 0)``; derivative 1 for x > 0, else 0."""
+        return _new(self.tape, OP_RELU, self.idx, 0, 0.0)
+
+    def sigmoid(self):
+        """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
+        return _new(self.tape, OP_SIGMOID, self.idx, 0, 0.0)
+
+    def exp(self):
+        """Exponential."""
+        return _new(self.tape, OP_EXP, self.idx, 0, 0.0)
+
+    def log(self):
+        """Natural logarithm (nan below 0, -inf at 0)."""
+        return _new(self.tape, OP_LOG, self.idx, 0, 0.0)
+
+    def sin(self):
+        """Sine."""
+        return _new(self.tape, OP_SIN, self.idx, 0, 0.0)
+
+    def cos(self):
+        """Cosine."""
+        return _new(self.tape, OP_COS, self.idx, 0, 0.0)
+
+    def sqrt(self):
+        """Square root (nan below 0)."""
+        return _new(self.tape, OP_SQRT, self.idx, 0, 0.0)
+
+    def abs(self):
+        """Absolute value; derivative ``sign(x)``, 0 at 0."""
+        return _new(self.tape, OP_ABS, self.idx, 0, 0.0)
+
+    # ---- ordering on .data --------------------------------------------------------------
+
+    def __lt__(self, other):
+        return self.tape.val[self.idx] < _data_of(other)
+
+    def __le__(self, other):
+        return self.tape.val[self.idx] <= _data_of(other)
+
+    def __gt__(self, other):
+        return self.tape.val[self.idx] > _data_of(other)
+
+    def __ge__(self, other):
+        return self.tape.val[self.idx] >= _data_of(other)
