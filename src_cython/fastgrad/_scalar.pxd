@@ -70,7 +70,7 @@ cdef class Tape:
     cdef int _make_room(self) except -1
     cdef void _compact(self) noexcept
     cdef void _trim(self) noexcept nogil
-    cdef node_t push(self, int op, node_t a, node_t b, float64_t k) except -1
+    cdef node_t push(self, int op, Value x, Value y, float64_t k) except -1
     cdef int sweep(self, node_t root, float64_t seed) except -1
 
 

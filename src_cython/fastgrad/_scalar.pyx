@@ -39,13 +39,14 @@ Two mechanisms reclaim dead rows, both O(1) amortised and neither recursive:
 
 * **Tail trimming.** The last row has no children (children come later), so when its
   handle dies the row is dead, and so is every handle-less row below it until the first
-  row with a handle. Dropping a whole graph (``del loss``) gives its rows back at once,
-  and the arrays shrink when they fall below a quarter full.
+  row with a handle. Dropping a whole graph (``del loss``) gives its rows back at once.
 * **Mark and compact on growth.** When the tape is full it first marks live rows in one
   descending pass (a row is live if it has a handle or a live row named it as a parent),
   then slides live rows down in recording order, remapping parent indices and updating
   each handle's index through its pointer. Only if the tape is still more than half full
-  does it double. A micrograd-style loop (persistent parameters, a new graph each step,
+  does it double. Arrays shrink when a trim leaves them less than 1/8 full, but never
+  below 2**17 rows (7 MB): a training loop that drops its graph every step would
+  otherwise shrink and regrow the tape every step. A micrograd-style loop (persistent parameters, a new graph each step,
   no reset) therefore runs in a tape of about twice its live graph, for any number of
   steps.
 
@@ -73,7 +74,9 @@ import numbers
 import threading
 
 cdef enum:
-    MIN_CAP = 1024      # smallest allocation, in rows (53 KiB)
+    MIN_CAP = 1024          # smallest allocation, in rows (53 KiB)
+    KEEP_CAP = 1 << 17      # rows a tape keeps when its graphs are dropped (7 MB), so a
+                            # training loop reuses them instead of regrowing every step
 
 
 # --------------------------------------------------------------------------------------
@@ -327,6 +330,15 @@ cdef class Tape:
         return self.cap * (sizeof(uint8_t) + 2 * sizeof(node_t) + 4 * sizeof(float64_t)
                            + sizeof(uint32_t) + sizeof(PyObject*))
 
+    def compact(self):
+        """Reclaim every row no Value can reach now (normally done when the tape fills).
+
+        Returns the number of rows freed.
+        """
+        cdef Py_ssize_t before = self.n
+        self._compact()
+        return before - self.n
+
     def __repr__(self):
         return f"<fastgrad Tape: {self.n - 1} nodes, {self.nbytes} bytes>"
 
@@ -349,6 +361,8 @@ cdef class Tape:
     cdef int _make_room(self) except -1:
         self._compact()
         cdef Py_ssize_t cap = _capacity_for(self.n)
+        if cap < self.cap:              # shrink, but keep up to KEEP_CAP rows
+            cap = max(cap, min(self.cap, <Py_ssize_t>KEEP_CAP))
         if cap != self.cap:
             self._resize(cap)
         return 0
@@ -365,9 +379,13 @@ cdef class Tape:
                 live[self.pa[i]] = 1
                 live[self.pb[i]] = 1
         # Compact: parents precede children, so their new index is known already.
+        # Rows below the first dead one keep their place.
         live[0] = 0
         j = 1
-        for i in range(1, n):
+        while j < n and live[j]:
+            live[j] = <uint32_t>j
+            j += 1
+        for i in range(j, n):
             if live[i]:
                 live[i] = <uint32_t>j
                 self.op[j] = self.op[i]
@@ -390,10 +408,19 @@ cdef class Tape:
         while self.n > 1 and self.handle[self.n - 1] == NULL:
             self.n -= 1
 
-    cdef node_t push(self, int op, node_t a, node_t b, float64_t k) except -1:
-        """Append a node computed by ``op`` from rows a (and b), or a leaf of value k."""
+    cdef node_t push(self, int op, Value x, Value y, float64_t k) except -1:
+        """Append a node computed by ``op`` from x (and y), or a leaf of value k.
+
+        Takes the operands' handles, not their rows: making room may compact the tape,
+        which moves rows, and their indices are read only after that.
+        """
         if self.n == self.cap:
             self._make_room()
+        cdef node_t a = 0, b = 0
+        if x is not None:
+            a = x.idx
+        if y is not None:
+            b = y.idx
         cdef node_t i = <node_t>self.n
         cdef OpRow* row = &OPS[op]
         cdef float64_t dx = 0.0, dy = 0.0
@@ -497,12 +524,12 @@ cdef float64_t _real(object x, str where) except? -1.0:
                     f"got {_describe(x)}")
 
 
-cdef inline Value _new(Tape tape, int op, node_t a, node_t b, float64_t k):
+cdef inline Value _new(Tape tape, int op, Value x, Value y, float64_t k):
     # Allocate the handle before the row, so the row never exists without its handle.
     cdef Value v = Value.__new__(Value)
     v.tape = tape
     v._label = ""
-    v.idx = tape.push(op, a, b, k)
+    v.idx = tape.push(op, x, y, k)
     tape.handle[v.idx] = <PyObject*>v
     return v
 
@@ -538,20 +565,20 @@ cdef object _binary(Value x, object other, int op_vv, int op_vk):
                 f"cannot combine Values recorded on different tapes in "
                 f"'{OPS[op_vv].name.decode()}': each thread records its leaves on a tape of "
                 "its own. Create the operands in the same thread, or pass plain floats.")
-        return _new(x.tape, op_vv, x.idx, y.idx, 0.0)
+        return _new(x.tape, op_vv, x, y, 0.0)
     if type(other) is float:
-        return _new(x.tape, op_vk, x.idx, 0, PyFloat_AS_DOUBLE(other))
+        return _new(x.tape, op_vk, x, None, PyFloat_AS_DOUBLE(other))
     if isinstance(other, (int, float)) or isinstance(other, numbers.Real):
-        return _new(x.tape, op_vk, x.idx, 0, float(other))
+        return _new(x.tape, op_vk, x, None, float(other))
     return _foreign(x, other, OPS[op_vv].name.decode())
 
 
 cdef object _reflected(Value x, object other, int op_kv, str symbol):
     # other (a number) on the left of x
     if type(other) is float:
-        return _new(x.tape, op_kv, x.idx, 0, PyFloat_AS_DOUBLE(other))
+        return _new(x.tape, op_kv, x, None, PyFloat_AS_DOUBLE(other))
     if isinstance(other, (int, float)) or isinstance(other, numbers.Real):
-        return _new(x.tape, op_kv, x.idx, 0, float(other))
+        return _new(x.tape, op_kv, x, None, float(other))
     return _foreign(x, other, symbol)
 
 
@@ -607,7 +634,7 @@ cdef class Value:
         cdef Tape tape = current_tape()
         self.tape = tape
         self._label = label
-        self.idx = tape.push(OP_LEAF, 0, 0, x)
+        self.idx = tape.push(OP_LEAF, None, None, x)
         tape.handle[self.idx] = <PyObject*>self
 
     def __dealloc__(self):
@@ -617,9 +644,9 @@ cdef class Value:
         tape.handle[self.idx] = NULL
         if self.idx == tape.n - 1:
             tape._trim()
-            if tape.cap > MIN_CAP and 8 * tape.n < tape.cap:
+            if tape.cap > KEEP_CAP and 8 * tape.n < tape.cap:
                 try:
-                    tape._resize(_capacity_for(tape.n))
+                    tape._resize(max(_capacity_for(tape.n), KEEP_CAP))
                 except MemoryError:     # shrinking failed: keep the larger arrays
                     pass
 
@@ -746,53 +773,62 @@ cdef class Value:
         return _reflected(self, other, OP_RPOWK, "**")
 
     def __neg__(self):
-        return _new(self.tape, OP_NEG, self.idx, 0, 0.0)
+        return _new(self.tape, OP_NEG, self, None, 0.0)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _new(self.tape, OP_ABS, self.idx, 0, 0.0)
+        return _new(self.tape, OP_ABS, self, None, 0.0)
 
     # ---- elementwise functions ----------------------------------------------------------
 
     def tanh(self):
         """Hyperbolic tangent; derivative ``1 - tanh(x)**2``."""
-        return _new(self.tape, OP_TANH, self.idx, 0, 0.0)
+        return _new(self.tape, OP_TANH, self, None, 0.0)
 
     def relu(self):
         """``max(x, 0)``; derivative 1 for x > 0, else 0."""
-        return _new(self.tape, OP_RELU, self.idx, 0, 0.0)
+        return _new(self.tape, OP_RELU, self, None, 0.0)
 
     def sigmoid(self):
         """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
-        return _new(self.tape, OP_SIGMOID, self.idx, 0, 0.0)
+        return _new(self.tape, OP_SIGMOID, self, None, 0.0)
 
     def exp(self):
         """Exponential."""
-        return _new(self.tape, OP_EXP, self.idx, 0, 0.0)
+        return _new(self.tape, OP_EXP, self, None, 0.0)
 
     def log(self):
         """Natural logarithm (nan below 0, -inf at 0)."""
-        return _new(self.tape, OP_LOG, self.idx, 0, 0.0)
+        return _new(self.tape, OP_LOG, self, None, 0.0)
 
     def sin(self):
         """Sine."""
-        return _new(self.tape, OP_SIN, self.idx, 0, 0.0)
+        return _new(self.tape, OP_SIN, self, None, 0.0)
 
     def cos(self):
         """Cosine."""
-        return _new(self.tape, OP_COS, self.idx, 0, 0.0)
+        return _new(self.tape, OP_COS, self, None, 0.0)
 
     def sqrt(self):
         """Square root (nan below 0)."""
-        return _new(self.tape, OP_SQRT, self.idx, 0, 0.0)
+        return _new(self.tape, OP_SQRT, self, None, 0.0)
 
     def abs(self):
         """Absolute value; derivative ``sign(x)``, 0 at 0."""
-        return _new(self.tape, OP_ABS, self.idx, 0, 0.0)
+        return _new(self.tape, OP_ABS, self, None, 0.0)
 
-    # ---- ordering on .data --------------------------------------------------------------
+    # ---- identity equality, ordering on .data --------------------------------------------------------------
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def __hash__(self):
+        return object.__hash__(self)
 
     def __lt__(self, other):
         return self.tape.val[self.idx] < _data_of(other)
