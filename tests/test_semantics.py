@@ -211,3 +211,14 @@ def test_values_outlive_their_thread():
     y.backward()
     (x,) = holder[0].parents
     assert (y.data, x.data, x.grad) == (6.0, 1.0, 6.0)
+
+
+def test_values_refuse_copy_and_pickle(V):
+    import copy
+    import pickle
+    v = V(2.0)
+    for fn in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="cannot be copied or pickled"):
+            fn(v)
+    w = v * 3.0                              # the handle is intact
+    assert (v.data, v.op, w.parents[0] is v) == (2.0, "", True)

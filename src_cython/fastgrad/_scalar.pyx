@@ -591,6 +591,7 @@ cdef inline float64_t _data_of(object other) except? -1.0:
 @cython.final
 @cython.no_gc
 @cython.freelist(256)
+@cython.auto_pickle(False)
 cdef class Value:
     """A scalar recorded on a compiled tape, with its gradient.
 
@@ -735,6 +736,12 @@ cdef class Value:
 
     def __float__(self):
         return self.tape.val[self.idx]
+
+    def __reduce__(self):
+        # copy.copy, copy.deepcopy and pickle all come here. A copy would be a second
+        # handle on the same row, which the tape's bookkeeping does not allow.
+        raise TypeError("a fastgrad.Value cannot be copied or pickled: it is a node of a "
+                        "graph. Make a new leaf with Value(v.data), or save floats.")
 
     # ---- arithmetic -------------------------------------------------------------------
 
