@@ -1,15 +1,22 @@
 """fastgrad: reverse-mode automatic differentiation with a compiled tape.
 
-The front ends (this package) record operations on a tape; the compiled core
-(``fastgrad._scalar``, built from ``src_cython/``) sweeps the tape backwards; gradients
-come out on the leaves.
+The front ends record operations on a tape: ``Value`` (scalars, micrograd's API),
+``Tensor`` (numpy arrays, PyTorch's ``backward()``) and ``grad`` (functions, HIPS
+autograd's API). The compiled core (``fastgrad._scalar`` and ``fastgrad._tensor``, built
+from ``src_cython/``) sweeps the tape backwards; gradients come out on the leaves.
 """
 from ._scalar import Tape, Value, current_tape
+from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, log_softmax,
+                      mse_loss, no_grad, set_grad_enabled, softmax, stack, where)
+from .functional import grad, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Tape", "current_tape",
+    "Tensor", "no_grad", "is_grad_enabled", "set_grad_enabled",
+    "grad", "value_and_grad",
     "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
+    "softmax", "log_softmax", "mse_loss", "cross_entropy", "concatenate", "stack", "where",
 ]

@@ -1,12 +1,15 @@
-"""Elementwise functions that accept a Value (compiled or reference) or a number.
+"""Elementwise functions that accept a Value, a Tensor, a number or an ndarray.
 
 ``fastgrad.tanh(x)`` calls ``x.tanh()`` on anything that has that method (``Value``,
-``fastgrad.reference.Value``) and evaluates the compiled op table's rule on a plain number,
-so a float and a Value go through the same formula.
+``Tensor``, ``fastgrad.reference.Value``); on a plain number it evaluates the compiled
+scalar op table's rule and on an ndarray the tensor op table's forward rule, so every
+input goes through the same formula as its recorded counterpart.
 """
 import numbers
 
-from . import _scalar
+import numpy as np
+
+from . import _scalar, _tensor
 
 __all__ = sorted(_scalar.UNARY_OPS)
 
@@ -14,16 +17,18 @@ __all__ = sorted(_scalar.UNARY_OPS)
 def _elementwise(name):
     def function(x):
         method = getattr(type(x), name, None)
-        if method is not None and not isinstance(x, numbers.Number):
+        if method is not None and not isinstance(x, (numbers.Number, np.ndarray)):
             return method(x)
         if isinstance(x, numbers.Real):
             return _scalar.apply_unary(name, float(x))[0]
-        raise TypeError(f"fastgrad.{name}() takes a Value or a real number, "
-                        f"got {type(x).__name__}")
+        if isinstance(x, (np.ndarray, list, tuple)):
+            return _tensor.unary_array(name, x)
+        raise TypeError(f"fastgrad.{name}() takes a Value, a Tensor, a real number or an "
+                        f"array, got {type(x).__name__}")
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"``{name}`` of a Value (recorded on its tape) or of a real number "
-                        f"(returns a float).")
+    function.__doc__ = (f"``{name}`` of a Value or Tensor (recorded on its tape), of a real "
+                        f"number (a float) or of an array (an ndarray).")
     return function
 
 

@@ -1,0 +1,63 @@
+"""numpy with fastgrad's differentiable functions swapped in: ``import fastgrad.numpy as np``.
+
+Everything numpy has is here (``np.random``, ``np.zeros``, ``np.c_``, ...). The functions
+that can be differentiated (``mean sum dot matmul tanh exp log sqrt ...``) record their
+work on the tape when any argument is a ``fastgrad.Tensor`` and behave exactly as numpy's
+otherwise; ``array`` and ``stack`` accept lists that contain Tensors. Code written
+against ``autograd.numpy`` runs after changing only its import lines. (Plain ``numpy``
+works on Tensors as well, through numpy's dispatch protocols; this module skips that
+dispatch and says what is differentiable.)
+"""
+import numpy as _np
+from numpy import *  # noqa: F401,F403  (the whole numpy namespace)
+from numpy import random, linalg, fft  # noqa: F401  (subpackages `import *` leaves out)
+
+from . import _tensor
+from ._tensor import Tensor as _Tensor
+
+_DIFFERENTIABLE = ["add", "subtract", "multiply", "divide", "true_divide", "power",
+                   "negative", "square", "matmul", "dot", "sum", "mean", "max", "min",
+                   "amax", "amin", "reshape", "transpose", "squeeze", "expand_dims",
+                   "concatenate", "stack", "where", "clip", "tanh", "exp", "log", "sqrt",
+                   "abs", "absolute", "sin", "cos"]
+
+
+def _has_tensor(args):
+    for a in args:
+        if isinstance(a, _Tensor):
+            return True
+        if isinstance(a, (list, tuple)) and _has_tensor(a):
+            return True
+    return False
+
+
+def _swap(name, ours):
+    theirs = getattr(_np, name)
+
+    def function(*args, **kwargs):
+        if _has_tensor(args):
+            return ours(*args, **kwargs)
+        return theirs(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"``numpy.{name}``, recorded on the tape when an argument is a "
+                        f"fastgrad Tensor.\n\n" + (theirs.__doc__ or ""))
+    return function
+
+
+_OURS = {"true_divide": _tensor.divide, "amax": _tensor.max, "amin": _tensor.min,
+         "absolute": lambda a: _tensor.unary("abs", a)}
+for _name in ("tanh", "exp", "log", "sqrt", "abs", "sin", "cos"):
+    _OURS[_name] = (lambda n: lambda a: _tensor.unary(n, a))(_name)
+for _name in _DIFFERENTIABLE:
+    globals()[_name] = _swap(_name, _OURS.get(_name) or getattr(_tensor, _name))
+del _name
+
+
+def array(obj, *args, **kwargs):
+    """``numpy.array``; a (nested) list holding Tensors becomes a Tensor on the tape."""
+    if isinstance(obj, _Tensor):
+        return obj
+    if isinstance(obj, (list, tuple)) and _has_tensor(obj):
+        return _tensor.stack([array(o) if isinstance(o, (list, tuple)) else o for o in obj])
+    return _np.array(obj, *args, **kwargs)
