@@ -21,35 +21,62 @@ from ._tensor import Tensor
 __all__ = ["grad", "value_and_grad"]
 
 
-def _wrap(x, leaves, path):
+class _Unsupported(TypeError):
+    """Raised by _wrap; collects the keys leading to the offending item on its way up."""
+
+    def __init__(self, what):
+        super().__init__(what)
+        self.what = what
+        self.path = []
+
+    def __str__(self):
+        where = "the argument" + "".join(f"[{k!r}]" for k in self.path)
+        return f"grad: cannot differentiate with respect to {where}: {self.what}"
+
+
+def _wrap(x, leaves):
     """The structure of x with every array or number replaced by a leaf Tensor."""
-    if isinstance(x, (list, tuple)):
-        items = [_wrap(v, leaves, f"{path}[{i}]") for i, v in enumerate(x)]
-        return type(x)(items) if type(x) in (list, tuple) else type(x)(*items)
-    if isinstance(x, dict):
-        return type(x)((k, _wrap(v, leaves, f"{path}[{k!r}]")) for k, v in x.items())
+    kind = type(x)
+    if kind is np.ndarray or kind is float:             # the common cases first
+        t = Tensor(x, requires_grad=True)
+        leaves.append((t, kind is float))
+        return t
+    if isinstance(x, (list, tuple, dict)):
+        keys = x.keys() if isinstance(x, dict) else range(len(x))
+        items = []
+        for k in keys:
+            try:
+                items.append(_wrap(x[k], leaves))
+            except _Unsupported as exc:
+                exc.path.insert(0, k)
+                raise
+        if isinstance(x, dict):
+            return kind(zip(keys, items))
+        return kind(*items) if hasattr(x, "_fields") else kind(items)
     if isinstance(x, Tensor):
         x = x.data
-    if isinstance(x, (numbers.Number, np.ndarray, np.generic)) and not isinstance(x, str):
+    if isinstance(x, (numbers.Number, np.ndarray, np.generic)):
         try:
             t = Tensor(x, requires_grad=True)
         except TypeError as exc:
-            raise TypeError(f"grad: cannot differentiate with respect to {path}: "
-                            f"{exc}") from None
+            raise _Unsupported(str(exc)) from None
         leaves.append((t, isinstance(x, numbers.Number)))
         return t
-    raise TypeError(f"grad: cannot differentiate with respect to {path}, a "
-                    f"{type(x).__name__}; give floats, arrays, or lists/tuples/dicts of them")
+    raise _Unsupported(f"a {kind.__name__}; give floats, arrays, or lists/tuples/dicts "
+                       "of them")
 
 
 def _unwrap(x, grads):
     """The structure of x (as wrapped) with each leaf Tensor replaced by its gradient."""
+    kind = type(x)
+    if kind is Tensor:
+        return grads[id(x)]
+    if kind is list or kind is tuple:
+        return kind([_unwrap(v, grads) for v in x])
     if isinstance(x, (list, tuple)):
         items = [_unwrap(v, grads) for v in x]
-        return type(x)(items) if type(x) in (list, tuple) else type(x)(*items)
-    if isinstance(x, dict):
-        return type(x)((k, _unwrap(v, grads)) for k, v in x.items())
-    return grads[id(x)]
+        return kind(*items) if hasattr(x, "_fields") else kind(items)
+    return kind((k, _unwrap(v, grads)) for k, v in x.items())
 
 
 def _check_argnum(args, argnum):
@@ -61,7 +88,7 @@ def _check_argnum(args, argnum):
 def _value_and_grad(fun, argnum, args, kwargs):
     _check_argnum(args, argnum)
     leaves = []
-    wrapped = _wrap(args[argnum], leaves, "the argument")
+    wrapped = _wrap(args[argnum], leaves)
     args = list(args)
     args[argnum] = wrapped
     out = fun(*args, **kwargs)
@@ -79,7 +106,7 @@ def _value_and_grad(fun, argnum, args, kwargs):
         value = float(np.asarray(out).item())  # independent of the argument: zero gradient
     grads = {}
     for t, was_number in leaves:
-        g = t.grad if t.grad is not None else np.zeros_like(t.data)
+        g = t.grad if t.grad is not None else np.zeros(t.shape, t.dtype)
         grads[id(t)] = float(g) if was_number else g
     return value, _unwrap(wrapped, grads)
 

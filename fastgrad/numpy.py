@@ -35,7 +35,8 @@ def _swap(name, ours):
     theirs = getattr(_np, name)
 
     def function(*args, **kwargs):
-        if _has_tensor(args):
+        # the first argument decides quickly; the rest only when it is not a Tensor
+        if args and (type(args[0]) is _Tensor or _has_tensor(args)):
             return ours(*args, **kwargs)
         return theirs(*args, **kwargs)
 
@@ -45,12 +46,27 @@ def _swap(name, ours):
     return function
 
 
-_OURS = {"true_divide": _tensor.divide, "amax": _tensor.max, "amin": _tensor.min,
-         "absolute": lambda a: _tensor.unary("abs", a)}
-for _name in ("tanh", "exp", "log", "sqrt", "abs", "sin", "cos"):
-    _OURS[_name] = (lambda n: lambda a: _tensor.unary(n, a))(_name)
+def _swap_unary(name):
+    theirs = getattr(_np, name)
+    code = "abs" if name == "absolute" else name
+
+    def function(x, *args, **kwargs):
+        if type(x) is _Tensor and not args and not kwargs:
+            return _tensor.unary(code, x)
+        return theirs(x, *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"``numpy.{name}``, recorded on the tape when given a fastgrad "
+                        f"Tensor.\n\n" + (theirs.__doc__ or ""))
+    return function
+
+
+_OURS = {"true_divide": _tensor.divide, "amax": _tensor.max, "amin": _tensor.min}
 for _name in _DIFFERENTIABLE:
-    globals()[_name] = _swap(_name, _OURS.get(_name) or getattr(_tensor, _name))
+    if _name in ("tanh", "exp", "log", "sqrt", "abs", "absolute", "sin", "cos"):
+        globals()[_name] = _swap_unary(_name)
+    else:
+        globals()[_name] = _swap(_name, _OURS.get(_name) or getattr(_tensor, _name))
 del _name
 
 

@@ -47,6 +47,11 @@ import numpy as np
 
 cdef object ndarray = np.ndarray
 cdef object _asarray = np.asarray
+cdef object _empty = np.empty
+# ufunc methods called directly: ndarray.sum/mean/max go through Python-level wrappers
+cdef object _add_reduce = np.add.reduce
+cdef object _max_reduce = np.maximum.reduce
+cdef object _min_reduce = np.minimum.reduce
 
 # --------------------------------------------------------------------------------------
 # Gradient mode (per thread)
@@ -189,11 +194,11 @@ cdef object _unbroadcast(object g, tuple shape):
         return g
     cdef Py_ssize_t extra = len(gshape) - len(shape)
     if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
+        g = _add_reduce(g, tuple(range(extra)))
     cdef tuple axes = tuple([i for i in range(len(shape))
                              if shape[i] == 1 and g.shape[i] != 1])
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = _add_reduce(g, axes, None, None, True)
     return g
 
 
@@ -251,11 +256,11 @@ cdef object _binary(int op, object a, object b):
     cdef object y = _operand(b, _NAMES[op])
     try:
         if op == T_ADD:
-            out = x + y
+            out = y + x if type(x) is not ndarray else x + y
         elif op == T_SUB:
             out = x - y
         elif op == T_MUL:
-            out = x * y
+            out = y * x if type(x) is not ndarray else x * y
         elif op == T_DIV:
             out = x / y
         else:
@@ -318,6 +323,8 @@ cdef object _matmul(object a, object b):
 cdef object _vjp_matmul(Tensor out, object g, int k):
     x, y = out._saved
     cdef int xd = x.ndim, yd = y.ndim
+    if xd == 2 and yd == 2:         # the common case
+        return g @ y.T if k == 0 else x.T @ g
     if k == 0:
         if yd == 1:
             return g[..., None] * y if xd > 1 else g * y
@@ -445,27 +452,42 @@ cdef object _reduce(int op, object a, object axis, bint keepdims, bint is_max=Tr
         x = _asarray(x, dtype=np.float64)
     axis = _normalize_axis(axis, x.ndim, _NAMES[op])
     if op == T_SUM:
-        out = x.sum(axis=axis, keepdims=keepdims)
+        out = _add_reduce(x, axis, None, None, keepdims)
     elif op == T_MEAN:
-        out = x.mean(axis=axis, keepdims=keepdims)
+        out = _add_reduce(x, axis, None, None, keepdims) / _count(x, axis)
     else:
         if x.size == 0:
             raise ValueError(f"{'max' if is_max else 'min'}: the array is empty")
-        out = (x.max if is_max else x.min)(axis=axis, keepdims=keepdims)
+        out = (_max_reduce if is_max else _min_reduce)(x, axis, None, None, keepdims)
     if fg_grad_enabled and _tracks(a):
         return _record(out, op, (a,), (x, axis, keepdims, out))
     return _leaf(out)
 
+cdef Py_ssize_t _count(object x, object axis):
+    # how many elements each output element of a reduction over `axis` summarises
+    if axis is None:
+        return x.size
+    if isinstance(axis, tuple):
+        n = 1
+        for a in axis:
+            n *= x.shape[a]
+        return n
+    return x.shape[axis]
+
+cdef object _spread(object g, object x, object axis, bint keepdims):
+    # g, of a reduction's output shape, copied out to x's shape (a fresh array)
+    out = _empty(x.shape, dtype=x.dtype)
+    out[...] = _expand(g, axis, keepdims)
+    return out
+
 cdef object _vjp_sum(Tensor out, object g, int k):
     x, axis, keepdims, _ = out._saved
-    return np.broadcast_to(_expand(g, axis, keepdims), x.shape)
+    return _spread(g, x, axis, keepdims)
 _row(T_SUM, "sum", _vjp_sum)
 
 cdef object _vjp_mean(Tensor out, object g, int k):
-    x, axis, keepdims, r = out._saved
-    cdef Py_ssize_t reduced = r.size
-    cdef Py_ssize_t count = x.size // reduced if reduced else 1
-    return np.broadcast_to(_expand(g, axis, keepdims) / count, x.shape)
+    x, axis, keepdims, _ = out._saved
+    return _spread(g / _count(x, axis), x, axis, keepdims)
 _row(T_MEAN, "mean", _vjp_mean)
 
 cdef object _vjp_max(Tensor out, object g, int k):
@@ -742,12 +764,18 @@ cdef list _gather(Tensor root, unsigned long ep):
     return order
 
 
-cdef void _accumulate(Tensor p, object g) except *:
-    if g.dtype != p._data.dtype:
-        g = g.astype(p._data.dtype)
+cdef void _accumulate(Tensor p, object g, bint shared) except *:
+    # shared: g is (or views) an array someone else holds: the consumer's adjoint,
+    # passed through by add, reshape, ...
+    dtype = p._data.dtype
+    if g.dtype is not dtype and g.dtype != dtype:
+        g = g.astype(dtype)
+        shared = False
     if p._op == T_LEAF and p._grad is None:
-        # a copy: g may be shared with other operands or be a read-only view
-        p._grad = np.array(g, copy=True)
+        # a leaf's .grad is the user's: never an array shared with anything else
+        if shared or type(g) is not ndarray or g.base is not None:
+            g = np.array(g, copy=True)
+        p._grad = g
     elif p._grad is None:
         p._grad = g if type(g) is ndarray else _asarray(g)
     else:
@@ -759,11 +787,11 @@ cdef int _sweep(Tensor root, object seed) except -1:
     global _next_epoch
     _next_epoch += 1
     if root._op == T_LEAF:
-        _accumulate(root, seed)
+        _accumulate(root, seed, True)
         return 0
     cdef list order = _gather(root, _next_epoch)
     cdef Tensor node, p
-    cdef object q, g
+    cdef object q, g, gp
     cdef Py_ssize_t k
     for node in order:
         node._grad = None
@@ -777,7 +805,8 @@ cdef int _sweep(Tensor root, object seed) except -1:
             if q is None:
                 continue
             p = <Tensor>q
-            _accumulate(p, _unbroadcast(VJPS[node._op](node, g, <int>k), p._data.shape))
+            gp = _unbroadcast(VJPS[node._op](node, g, <int>k), p._data.shape)
+            _accumulate(p, gp, gp is g)
     return 0
 
 
@@ -988,7 +1017,7 @@ cdef class Tensor:
                 raise ValueError(f"backward(): the Tensor has shape {self._data.shape}; "
                                  "give backward(gradient) with that shape, or reduce it "
                                  "to one element (e.g. .sum()) first")
-            seed = np.ones_like(self._data)
+            seed = np.ones(self._data.shape, self._data.dtype)
         else:
             seed = _float_array(gradient.data if isinstance(gradient, Tensor) else gradient,
                                 "backward(gradient)")
@@ -1245,12 +1274,14 @@ cdef dict _UNARY_CODES = {"tanh": T_TANH, "relu": T_RELU, "sigmoid": T_SIGMOID,
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     """Sum over ``axis``."""
-    _no_extras("sum", dtype=dtype, out=out, **kwargs)
+    if dtype is not None or out is not None or kwargs:
+        _no_extras("sum", dtype=dtype, out=out, **kwargs)
     return _reduce(T_SUM, a, axis, keepdims)
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     """Mean over ``axis``."""
-    _no_extras("mean", dtype=dtype, out=out, **kwargs)
+    if dtype is not None or out is not None or kwargs:
+        _no_extras("mean", dtype=dtype, out=out, **kwargs)
     return _reduce(T_MEAN, a, axis, keepdims)
 
 def max(a, axis=None, out=None, keepdims=False, **kwargs):
