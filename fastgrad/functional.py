@@ -38,7 +38,10 @@ def _wrap(x, leaves):
     """The structure of x with every array or number replaced by a leaf Tensor."""
     kind = type(x)
     if kind is np.ndarray or kind is float:             # the common cases first
-        t = Tensor(x, requires_grad=True)
+        try:
+            t = Tensor(x, requires_grad=True)
+        except TypeError as exc:
+            raise _Unsupported(str(exc)) from None
         leaves.append((t, kind is float))
         return t
     if isinstance(x, (list, tuple, dict)):

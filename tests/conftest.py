@@ -39,3 +39,22 @@ def same_float(a, b, rel=1e-12, abs_=0.0):
     if math.isinf(a) or math.isinf(b):
         return a == b
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+def numeric_grads(f, arrays, h=1e-6):
+    """Central differences of the scalar function ``f(*arrays)`` w.r.t. every element."""
+    import numpy as np
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    grads = []
+    for a in arrays:
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            old = a[i]
+            a[i] = old + h
+            up = float(f(*arrays))
+            a[i] = old - h
+            down = float(f(*arrays))
+            a[i] = old
+            g[i] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads

@@ -693,6 +693,7 @@ cdef object _xent(object logits, object target):
     if type(z) is not ndarray or z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got "
                          f"{_shape(z)}")
+    target_tensor = target if _tracks(target) else None
     if isinstance(target, Tensor):
         target = (<Tensor>target)._data
     t = _asarray(target)
@@ -716,13 +717,15 @@ cdef object _xent(object logits, object target):
         raise TypeError(f"cross_entropy: target must be integer class indices or float "
                         f"probabilities, got dtype {t.dtype}")
     out = -(probs * ls).sum() / n
-    if fg_grad_enabled and _tracks(logits):
-        return _record(out, T_XENT, (logits,), (ls, probs))
+    if fg_grad_enabled and (_tracks(logits) or target_tensor is not None):
+        return _record(out, T_XENT, (_tensor_or_none(logits), target_tensor), (ls, probs))
     return _leaf(out)
 
 cdef object _vjp_xent(Tensor out, object g, int k):
     ls, probs = out._saved
     n = ls.shape[0]
+    if k == 1:                          # soft targets: d/dt of -sum(t * ls) / n
+        return g * (-ls / n)
     return g * ((np.exp(ls) * probs.sum(axis=1, keepdims=True) - probs) / n)
 _row(T_XENT, "cross_entropy", _vjp_xent)
 
@@ -1350,7 +1353,7 @@ def _no_extras(name, **kwargs):
         raise TypeError(f"{name}: arguments {bad} are not supported on Tensors")
 
 def _data_of(x):
-    return x._data if isinstance(x, Tensor) else x
+    return (<Tensor>x)._data if isinstance(x, Tensor) else x
 
 cdef dict _UFUNCS = {
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
