@@ -228,3 +228,16 @@ def test_training_loop_memory_is_flat():
     tracemalloc.stop()
     assert grown < 64 * 1024, grown          # a few KiB of noise at most
     assert last < first
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu", "sigmoid", "exp", "log", "sin", "cos",
+                                  "sqrt", "abs"])
+def test_functions_take_tensors_and_arrays(name):
+    fn = getattr(fg, name)
+    a = np.array([0.3, 1.7])
+    t = fn(Tensor(a, requires_grad=True))
+    assert isinstance(t, Tensor) and t.op == name
+    out = fn(a)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, t.data)
+    np.testing.assert_allclose(out, [fn(float(v)) for v in a], rtol=1e-15)
