@@ -1,15 +1,18 @@
-"""Markdown table of a benchmark run, with every engine's ratio to the others.
+"""Markdown tables of a benchmark run, with every engine's ratio to the others.
 
 Usage::
 
     pytest benchmarks --benchmark-only --benchmark-json=bench.json
     python benchmarks/report.py bench.json
 
-Rows are grouped by ``extra_info`` (``workload``, ``engine``, ``nodes``) as the suite's
-tests record them. ``vs reference`` and ``vs micrograd`` are how many times less time
-(or memory) this row takes than that engine's row of the same workload and size in the
-same run: above 1 is better. The targets section checks the goals set for the compiled
-engine. Standard library only.
+Rows are grouped by ``extra_info`` as the suite's tests record them: ``workload``,
+``engine`` and ``nodes`` for the scalar engines; ``workload``, ``engine`` and ``dtype``
+for the tensor workloads (``test_tensor.py``). A ratio ``vs X`` is how many times less
+time (or memory) this row takes than engine X's row of the same workload, size and dtype
+in the same run: above 1 is better. The scalar tables compare with the pure-Python
+reference engine and micrograd; the tensor tables with PyTorch, HIPS autograd and the
+hand-written numpy floor. The targets sections check the goals set for fastgrad. A
+section whose workloads are not in the file is left out. Standard library only.
 """
 import json
 import sys
@@ -128,6 +131,124 @@ def targets(rows):
     return "\n".join(lines)
 
 
+# ---- the tensor workloads (test_tensor.py) ---------------------------------------------------
+
+# workload: (label, unit of the per-step figure, seconds per unit)
+TENSOR_WORKLOADS = {
+    "tensor_pulsar_step": ("pulsar MLP step", "µs/step", 1e-6),
+    "tensor_large_mlp_step": ("large MLP step", "ms/step", 1e-3),
+    "tensor_seed000_grad": ("seed-000 grad call", "µs/call", 1e-6),
+}
+TENSOR_ENGINES = ("fastgrad.grad", "fastgrad.Tensor", "autograd", "torch", "numpy")
+# (column title, engine): the baselines every tensor row is compared with
+TENSOR_BASELINES = (("PyTorch", "torch"), ("autograd", "autograd"), ("numpy floor", "numpy"))
+_BASELINE_NAME = {"torch": "PyTorch", "autograd": "autograd", "numpy": "the numpy floor"}
+
+# (description, workload, baseline engine, kind, bound) for every fastgrad row of the
+# workload (each dtype): kind "time" asks fastgrad's time / the baseline's <= bound;
+# kind "speedup" asks the baseline's time / fastgrad's >= bound.
+TENSOR_TARGETS = [
+    ("pulsar step: fastgrad <= 0.5x PyTorch's time", "tensor_pulsar_step", "torch",
+     "time", 0.5),
+    ("pulsar step: fastgrad <= 0.2x autograd's time", "tensor_pulsar_step", "autograd",
+     "time", 0.2),
+    ("pulsar step: fastgrad <= 1.5x the numpy floor", "tensor_pulsar_step", "numpy",
+     "time", 1.5),
+    ("large MLP step: fastgrad <= 1.1x the numpy floor", "tensor_large_mlp_step", "numpy",
+     "time", 1.1),
+    ("seed-000 grad call: fastgrad >= 13x faster than autograd", "tensor_seed000_grad",
+     "autograd", "speedup", 13.0),
+    ("seed-000 grad call: fastgrad >= 3x faster than PyTorch", "tensor_seed000_grad",
+     "torch", "speedup", 3.0),
+]
+
+
+def _threads(info):
+    if "torch_threads" in info:
+        return f"torch {info['torch_threads']}"
+    blas = info.get("numpy_blas_threads")
+    return "" if blas is None else f"BLAS {blas}"
+
+
+def tensor_rows_of(data):
+    """One dict per tensor benchmark, sorted by workload, dtype and engine."""
+    rows = []
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info", {})
+        workload = info.get("workload")
+        if workload not in TENSOR_WORKLOADS:
+            continue
+        stats = bench["stats"]
+        rows.append({
+            "workload": workload,
+            "engine": info.get("engine", "?"),
+            "dtype": info.get("dtype", ""),
+            "size": info.get("size", ""),
+            "layers": info.get("layers", ""),
+            "median": stats["median"],
+            "rounds": stats["rounds"],
+            "iterations": stats.get("iterations", bench.get("options", {}).get("iterations", 1)),
+            "threads": _threads(info),
+            "check": info.get("check", ""),
+        })
+    order = list(TENSOR_WORKLOADS)
+
+    def key(r):
+        engine = r["engine"]
+        rank = TENSOR_ENGINES.index(engine) if engine in TENSOR_ENGINES else len(TENSOR_ENGINES)
+        return order.index(r["workload"]), r["dtype"] != "float64", r["dtype"], rank, engine
+    rows.sort(key=key)
+    index = {(r["workload"], r["dtype"], r["engine"]): r for r in rows}
+    for r in rows:
+        for _, other in TENSOR_BASELINES:
+            theirs = index.get((r["workload"], r["dtype"], other))
+            r[f"vs {other}"] = theirs["median"] / r["median"] if theirs and r["median"] else None
+    return rows
+
+
+def tensor_table(rows):
+    titles = " | ".join(f"vs {title}" for title, _ in TENSOR_BASELINES)
+    lines = [f"| workload | size | dtype | engine | median | {titles} | rounds x steps "
+             "| threads | check |",
+             "|---|---|---|---|---:|" + "---:|" * len(TENSOR_BASELINES) + "---:|---|---|"]
+    for r in rows:
+        label, unit, scale = TENSOR_WORKLOADS[r["workload"]]
+        size = r["size"] + (f", {r['layers']}" if r["layers"] else "")
+        check = r["check"]
+        if check.startswith("MISMATCH"):
+            check = "**" + check + "**"
+        ratios = " | ".join(_ratio(r[f"vs {other}"]) for _, other in TENSOR_BASELINES)
+        lines.append(f"| {label} | {size} | {r['dtype']} | {r['engine']} | "
+                     f"{r['median'] / scale:.4g} {unit} | {ratios} | "
+                     f"{r['rounds']} x {r['iterations']} | {r['threads']} | {check} |")
+    return "\n".join(lines)
+
+
+def tensor_targets(rows):
+    lines = ["| target | measured (each fastgrad row) | met |", "|---|---|---|"]
+    for text, workload, other, kind, bound in TENSOR_TARGETS:
+        found = []
+        for r in rows:
+            if r["workload"] != workload or not r["engine"].startswith("fastgrad"):
+                continue
+            speedup = r[f"vs {other}"]
+            if speedup is None:
+                continue
+            ok = speedup >= bound if kind == "speedup" else 1.0 / speedup <= bound
+            shown = f"{speedup:.3g}x faster" if kind == "speedup" else f"{1.0 / speedup:.3g}x"
+            dtypes = {x["dtype"] for x in rows if x["workload"] == workload}
+            where = r["engine"] + (f" {r['dtype']}" if len(dtypes) > 1 else "")
+            found.append((f"{where}: {shown}", ok))
+        if not found:
+            lines.append(f"| {text} | not measured ({_BASELINE_NAME[other]} or fastgrad "
+                         "missing) | ? |")
+            continue
+        met = "yes" if all(ok for _, ok in found) else "**NO**"
+        lines.append(f"| {text} | {'; '.join(m + ('' if ok else ' (missed)') for m, ok in found)}"
+                     f" | {met} |")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
@@ -136,19 +257,30 @@ def main(argv):
     with open(argv[1]) as f:
         data = json.load(f)
     rows = rows_of(data)
-    if not rows:
+    trows = tensor_rows_of(data)
+    if not rows and not trows:
         print(f"{argv[1]}: no benchmarks of this suite (no extra_info['workload'])",
               file=sys.stderr)
         return 1
     machine = data.get("machine_info", {})
-    print(f"## fastgrad scalar benchmarks ({data.get('datetime', '?')})\n")
-    print(f"Python {machine.get('python_version', '?')} on "
-          f"{machine.get('cpu', {}).get('brand_raw', machine.get('machine', '?'))}; "
-          "median of the rounds; ratios: that engine's figure / this row's (above 1 is "
-          "better).\n")
-    print(table(rows))
-    print("\n### Targets (compiled engine)\n")
-    print(targets(rows))
+    header = (f"Python {machine.get('python_version', '?')} on "
+              f"{machine.get('cpu', {}).get('brand_raw', machine.get('machine', '?'))}; "
+              "median of the rounds; ratios: that engine's figure / this row's (above 1 is "
+              "better).\n")
+    if rows:
+        print(f"## fastgrad scalar benchmarks ({data.get('datetime', '?')})\n")
+        print(header)
+        print(table(rows))
+        print("\n### Targets (compiled engine)\n")
+        print(targets(rows))
+    if trows:
+        if rows:
+            print()
+        print(f"## fastgrad tensor benchmarks ({data.get('datetime', '?')})\n")
+        print(header)
+        print(tensor_table(trows))
+        print("\n### Targets (tensor engine)\n")
+        print(tensor_targets(trows))
     return 0
 
 

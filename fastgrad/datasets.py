@@ -1,0 +1,300 @@
+"""Data: the HTRU2 pulsar set (``load_pulsars``), two moons, splitting and scaling.
+
+Where ``load_pulsars`` looks, in order:
+
+1. ``path``, when given: a CSV file, or a folder holding one; a missing or bad file there
+   is an error (nothing else is tried).
+2. The ``FASTGRAD_DATA`` environment variable: a CSV file or a folder.
+3. The user cache folder (``$FASTGRAD_CACHE``, else ``$XDG_CACHE_HOME/fastgrad``, else
+   ``~/.cache/fastgrad``).
+4. A download of HTRU2 from its public home (the UCI Machine Learning Repository,
+   CC BY 4.0), checked against its SHA-256 and saved in the cache folder.
+
+When none of them works, ``DataNotFoundError`` lists what was tried and why each failed.
+
+Two layouts are read, both with 8 feature columns and a 0/1 label last:
+``pulsars_tuned.csv`` (3,278 rows, a header line, already class-balanced) and
+``HTRU_2.csv`` (17,898 rows, no header; ``balanced=True`` draws a reproducible
+class-balanced subset: every pulsar and as many non-pulsars, chosen with a fixed seed).
+"""
+import hashlib
+import io
+import os
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_pulsars", "train_test_split", "standardize", "make_moons",
+           "DataError", "DataNotFoundError", "PULSAR_FEATURES"]
+
+#: Column names of the pulsar features.
+PULSAR_FEATURES = ("ip_mean", "ip_std", "ip_kurtosis", "ip_skewness",
+                   "dmsnr_mean", "dmsnr_std", "dmsnr_kurtosis", "dmsnr_skewness")
+
+HTRU2_URL = "https://archive.ics.uci.edu/static/public/372/htru2.zip"
+HTRU2_FILE = "HTRU_2.csv"
+TUNED_FILE = "pulsars_tuned.csv"
+#: SHA-256 of the data files fastgrad knows.
+SHA256 = {
+    HTRU2_FILE: "770932f2a324cb5f0b5ef2a33854fa8e4f47b9cd784b9f7fe60903fa63c8c294",
+    TUNED_FILE: "1402ac275c96bf3b89d6667821fd7b6f33654b1bd8779a6dd9ffef25fc55bfec",
+}
+BALANCE_SEED = 2019
+
+
+class DataError(ValueError):
+    """A data file exists but cannot be used: unreadable, malformed, wrong columns, NaNs."""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No data file was found anywhere; the message lists what was tried."""
+
+
+def cache_dir():
+    """The user cache folder fastgrad keeps downloaded data in."""
+    if os.environ.get("FASTGRAD_CACHE"):
+        return Path(os.environ["FASTGRAD_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fastgrad"
+
+
+def _in_folder(folder, balanced):
+    names = [TUNED_FILE, HTRU2_FILE] if balanced else [HTRU2_FILE, TUNED_FILE]
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _read_csv(path):
+    """Rows of numbers from a CSV with 9 columns, with or without a header line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    lines = text.splitlines()
+    start = 0
+    if lines and lines[0].strip() and not _numeric(lines[0].split(",")[0]):
+        start = 1                                   # a header line
+    rows = []
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        if len(cells) != len(PULSAR_FEATURES) + 1:
+            raise DataError(f"{path}, line {number}: expected {len(PULSAR_FEATURES) + 1} "
+                            f"columns (8 features and a label), found {len(cells)}")
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            raise DataError(f"{path}, line {number}: not a number in "
+                            f"{line.strip()[:60]!r}") from None
+    if not rows:
+        raise DataError(f"{path}: no data rows")
+    data = np.array(rows)
+    bad = np.argwhere(~np.isfinite(data))
+    if len(bad):
+        r, c = bad[0]
+        raise DataError(f"{path}, line {r + start + 1}: column {c + 1} is {data[r, c]} "
+                        f"({len(bad)} missing or non-finite values in all)")
+    labels = data[:, -1]
+    if not np.isin(labels, (0.0, 1.0)).all():
+        raise DataError(f"{path}: the last column must be a 0/1 label, found "
+                        f"{sorted(set(labels[~np.isin(labels, (0.0, 1.0))]))[:3]}")
+    return data
+
+
+def _numeric(cell):
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _balance(X, y):
+    """Every positive row and as many negatives, drawn with a fixed seed, in file order."""
+    pos = np.flatnonzero(y == 1)
+    neg = np.flatnonzero(y == 0)
+    if len(pos) == len(neg):
+        return X, y
+    rng = np.random.default_rng(BALANCE_SEED)
+    few, many = (pos, neg) if len(pos) < len(neg) else (neg, pos)
+    keep = np.sort(np.concatenate([few, rng.choice(many, len(few), replace=False)]))
+    return X[keep], y[keep]
+
+
+def _load(path, balanced):
+    data = _read_csv(path)
+    X, y = data[:, :-1].astype(np.float64), data[:, -1].astype(np.int64)
+    if balanced:
+        X, y = _balance(X, y)
+    return X, y
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fetch(url):
+    """The bytes at ``url`` (a seam the tests replace)."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+def download_htru2(folder=None, url=HTRU2_URL):
+    """Download HTRU2, check its SHA-256 and save ``HTRU_2.csv`` in ``folder`` (the cache).
+
+    Returns the path of the saved file. Raises ``DataError`` if the download's checksum is
+    not the known one (nothing is saved then).
+    """
+    folder = Path(folder) if folder is not None else cache_dir()
+    payload = _fetch(url)
+    if payload[:2] == b"PK":                        # the UCI archive: take the CSV out
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            names = [n for n in archive.namelist() if n.endswith(HTRU2_FILE)]
+            if not names:
+                raise DataError(f"{url}: the archive holds no {HTRU2_FILE}")
+            payload = archive.read(names[0])
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != SHA256[HTRU2_FILE]:
+        raise DataError(f"{url}: SHA-256 {digest} is not the expected "
+                        f"{SHA256[HTRU2_FILE]}; the download was not saved")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / HTRU2_FILE
+    tmp = folder / f".{HTRU2_FILE}.part"
+    tmp.write_bytes(payload)
+    os.replace(tmp, target)
+    return target
+
+
+def load_pulsars(path=None, balanced=True, download=True):
+    """The HTRU2 pulsar data as ``(X, y)``: float64 features (n, 8) and int labels (n,).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A CSV file or a folder holding ``pulsars_tuned.csv`` or ``HTRU_2.csv``. Without it,
+        ``FASTGRAD_DATA``, the cache folder and a download are tried in turn (see the
+        module docstring).
+    balanced : bool, default True
+        Return as many pulsars as non-pulsars.
+    download : bool, default True
+        Allow the download as the last resort.
+
+    Raises
+    ------
+    DataError
+        A file was found but cannot be used (the message names it and the problem).
+    DataNotFoundError
+        Nothing was found; the message lists every place tried.
+    """
+    if path is not None:
+        p = Path(path)
+        if p.is_dir():
+            found = _in_folder(p, balanced)
+            if found is None:
+                raise DataNotFoundError(f"{p}: the folder holds neither {TUNED_FILE} nor "
+                                        f"{HTRU2_FILE}")
+            return _load(found, balanced)
+        if not p.exists():
+            raise DataNotFoundError(f"{p}: no such file")
+        return _load(p, balanced)
+
+    tried = []
+    env = os.environ.get("FASTGRAD_DATA")
+    if env:
+        p = Path(env)
+        found = _in_folder(p, balanced) if p.is_dir() else (p if p.is_file() else None)
+        if found is not None:
+            return _load(found, balanced)
+        tried.append(f"FASTGRAD_DATA={env}: " + ("no data file in that folder" if p.is_dir()
+                                                 else "no such file or folder"))
+    else:
+        tried.append("FASTGRAD_DATA: not set")
+    cache = cache_dir()
+    found = _in_folder(cache, balanced) if cache.is_dir() else None
+    if found is not None:
+        if _sha256(found) == SHA256[found.name]:
+            return _load(found, balanced)
+        tried.append(f"cache {found}: checksum mismatch, ignored")
+    else:
+        tried.append(f"cache {cache}: empty")
+    if download:
+        try:
+            return _load(download_htru2(cache), balanced)
+        except (OSError, DataError, zipfile.BadZipFile) as exc:
+            tried.append(f"download {HTRU2_URL}: {exc}")
+    else:
+        tried.append("download: not allowed")
+    raise DataNotFoundError("pulsar data not found; tried:\n  " + "\n  ".join(tried)
+                            + "\nGive --data PATH or set FASTGRAD_DATA to a CSV file or "
+                            "a folder holding one.")
+
+
+def train_test_split(X, y, test_fraction=0.2, seed=0, stratify=True):
+    """Shuffle and split into ``X_train, X_test, y_train, y_test``.
+
+    With ``stratify`` each class keeps its share in both parts. ``test_fraction`` may be 0
+    (everything is training data; the test parts are empty).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"train_test_split: X has {len(X)} rows, y has {len(y)}")
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction!r}")
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
+    test, train = [], []
+    for idx in groups:
+        idx = rng.permutation(idx)
+        n_test = int(round(test_fraction * len(idx)))
+        test.append(idx[:n_test])
+        train.append(idx[n_test:])
+    train = rng.permutation(np.concatenate(train))
+    test = rng.permutation(np.concatenate(test)).astype(np.intp)
+    return X[train], X[test], y[train], y[test]
+
+
+def standardize(train, *others):
+    """Scale columns to zero mean and unit variance, with statistics of ``train`` only.
+
+    Returns the scaled ``train`` followed by each of ``others`` scaled the same way, then
+    ``(mean, std)``. Constant columns are left unscaled (std taken as 1).
+    """
+    train = np.asarray(train, dtype=np.float64)
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    scaled = [(train - mean) / std] + [(np.asarray(o, dtype=np.float64) - mean) / std
+                                       for o in others]
+    return (*scaled, (mean, std))
+
+
+def make_moons(n=100, noise=0.1, seed=0):
+    """Two interleaving half circles: ``X`` (n, 2) float64 and ``y`` (n,) in {0, 1}.
+
+    ``n // 2`` points on the upper moon (label 0), the rest on the lower one (label 1),
+    with Gaussian ``noise`` added; shuffled with ``seed``.
+    """
+    if n < 2:
+        raise ValueError(f"make_moons: n must be at least 2, got {n}")
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    n1 = n - n0
+    t0 = np.linspace(0, np.pi, n0)
+    t1 = np.linspace(0, np.pi, n1)
+    X = np.concatenate([np.c_[np.cos(t0), np.sin(t0)],
+                        np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
+    y = np.concatenate([np.zeros(n0, np.int64), np.ones(n1, np.int64)])
+    X = X + rng.normal(0.0, noise, X.shape)
+    order = rng.permutation(n)
+    return X[order], y[order]
