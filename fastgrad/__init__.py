@@ -11,6 +11,7 @@ from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, log_s
 from .functional import grad, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 from . import datasets, nn, optim  # noqa: E402  (after the names they use)
+from .viz import draw_dot, tape_table, to_dot
 
 __version__ = "0.1.0"
 
@@ -20,5 +21,5 @@ __all__ = [
     "grad", "value_and_grad",
     "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "concatenate", "stack", "where",
-    "nn", "optim", "datasets",
+    "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",
 ]

@@ -758,6 +758,11 @@ class Value:
         return self._p0 is None
 
     @property
+    def id(self):
+        """Recording order: a result always has a larger id than its operands."""
+        return self._serial
+
+    @property
     def constant(self):
         """The number in ops such as ``x * 3`` (None for other Values)."""
         return self._d1 if self._op.constant else None

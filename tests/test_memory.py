@@ -169,3 +169,20 @@ def test_deleting_a_deep_graph_does_not_recurse():
 def test_tape_repr_and_len():
     t = fastgrad.Tape()
     assert len(t) == 0 and "0 nodes" in repr(t) and t.capacity >= 1024
+
+
+def test_labels_live_on_the_tape_and_follow_compaction():
+    tape = current_tape()
+    x = Value(0.5, label="x")
+    y = (x * 2.0).tanh()
+    y.parents[0].label = "twice x"          # the handle made here dies at once
+    start = tape.compactions
+    while tape.compactions == start:        # garbage until the tape compacts
+        junk = y + 1.0
+        for _ in range(50):
+            junk = junk * 1.0
+    del junk
+    assert y.parents[0].label == "twice x" and y.parents[0].parents[0].label == "x"
+    y.label = "y"
+    y.label = ""
+    assert y.label == "" and repr(y).endswith("op='tanh')")

@@ -65,11 +65,12 @@ cdef class Tape:
     cdef Py_ssize_t cap         # rows allocated
     cdef uint32_t epoch         # stamp of the latest sweep
     cdef readonly Py_ssize_t compactions  # how many mark-and-compact passes ran
+    cdef dict labels            # row -> label, for the few rows that have one
 
     cdef int _resize(self, Py_ssize_t cap) except -1
     cdef int _make_room(self) except -1
-    cdef void _compact(self) noexcept
-    cdef void _trim(self) noexcept nogil
+    cdef int _compact(self) except -1
+    cdef int _trim(self) except -1
     cdef node_t push(self, int op, Value x, Value y, float64_t k) except -1
     cdef int sweep(self, node_t root, float64_t seed) except -1
 
@@ -77,4 +78,3 @@ cdef class Tape:
 cdef class Value:
     cdef Tape tape              # the tape holding this node; owned reference
     cdef node_t idx             # row on that tape (updated when the tape compacts)
-    cdef object _label          # str, for printing and drawing

@@ -292,6 +292,7 @@ cdef class Tape:
 
     def __cinit__(self):
         self.epoch = 1
+        self.labels = {}
         self._resize(MIN_CAP)
         # row 0, the sink
         self.op[0] = OP_LEAF
@@ -367,7 +368,7 @@ cdef class Tape:
             self._resize(cap)
         return 0
 
-    cdef void _compact(self) noexcept:
+    cdef int _compact(self) except -1:
         # Mark: `seen` serves as scratch (a sweep's stamps need not survive).
         cdef Py_ssize_t n = self.n, i, j
         cdef uint32_t* live = self.seen
@@ -399,14 +400,21 @@ cdef class Tape:
                 if self.handle[j] != NULL:
                     (<Value>self.handle[j]).idx = <node_t>j
                 j += 1
+        if self.labels:
+            self.labels = {live[i]: label for i, label in self.labels.items() if live[i]}
         memset(live, 0, j * sizeof(uint32_t))
         self.n = j
         self.compactions += 1
+        return 0
 
-    cdef void _trim(self) noexcept nogil:
+    cdef int _trim(self) except -1:
         # Called when the last row's handle has died: drop handle-less rows from the end.
         while self.n > 1 and self.handle[self.n - 1] == NULL:
             self.n -= 1
+        if self.labels:
+            for i in [i for i in self.labels if i >= self.n]:
+                del self.labels[i]
+        return 0
 
     cdef node_t push(self, int op, Value x, Value y, float64_t k) except -1:
         """Append a node computed by ``op`` from x (and y), or a leaf of value k.
@@ -528,7 +536,6 @@ cdef inline Value _new(Tape tape, int op, Value x, Value y, float64_t k):
     # Allocate the handle before the row, so the row never exists without its handle.
     cdef Value v = Value.__new__(Value)
     v.tape = tape
-    v._label = ""
     v.idx = tape.push(op, x, y, k)
     tape.handle[v.idx] = <PyObject*>v
     return v
@@ -540,7 +547,6 @@ cdef Value _handle(Tape tape, node_t i):
         return <Value>tape.handle[i]
     cdef Value v = Value.__new__(Value)
     v.tape = tape
-    v._label = ""
     v.idx = i
     tape.handle[i] = <PyObject*>v
     return v
@@ -634,9 +640,10 @@ cdef class Value:
             raise TypeError(f"Value label must be a str, got {_describe(label)}")
         cdef Tape tape = current_tape()
         self.tape = tape
-        self._label = label
         self.idx = tape.push(OP_LEAF, None, None, x)
         tape.handle[self.idx] = <PyObject*>self
+        if label:
+            tape.labels[self.idx] = label
 
     def __dealloc__(self):
         cdef Tape tape = self.tape
@@ -679,13 +686,16 @@ cdef class Value:
     @property
     def label(self):
         """A name for printing and drawing."""
-        return self._label
+        return self.tape.labels.get(self.idx, "")
 
     @label.setter
     def label(self, value):
         if not isinstance(value, str):
             raise TypeError(f"Value label must be a str, got {_describe(value)}")
-        self._label = value
+        if value:
+            self.tape.labels[self.idx] = value
+        else:
+            self.tape.labels.pop(self.idx, None)
 
     @property
     def op(self):
@@ -696,6 +706,14 @@ cdef class Value:
     def is_leaf(self):
         """True for a Value made by ``Value(...)`` rather than by an operation."""
         return self.tape.op[self.idx] == OP_LEAF
+
+    @property
+    def id(self):
+        """Recording order: a result always has a larger id than its operands.
+
+        (The row on the tape: compaction may lower it, never reorder it.)
+        """
+        return self.idx
 
     @property
     def constant(self):
@@ -730,8 +748,9 @@ cdef class Value:
         parts = [f"data={self.data!r}", f"grad={self.grad!r}"]
         if self.tape.op[self.idx] != OP_LEAF:
             parts.append(f"op={self.op!r}")
-        if self._label:
-            parts.append(f"label={self._label!r}")
+        label = self.tape.labels.get(self.idx, "")
+        if label:
+            parts.append(f"label={label!r}")
         return f"Value({', '.join(parts)})"
 
     def __float__(self):
