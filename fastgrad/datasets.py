@@ -18,10 +18,7 @@ Two layouts are read, both with 8 feature columns and a 0/1 label last:
 class-balanced subset: every pulsar and as many non-pulsars, chosen with a fixed seed).
 """
 import hashlib
-import io
 import os
-import urllib.request
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +143,7 @@ def _sha256(path):
 
 def _fetch(url):
     """The bytes at ``url`` (a seam the tests replace)."""
+    import urllib.request          # here, not at the top: `import fastgrad` stays cheap
     with urllib.request.urlopen(url, timeout=30) as response:
         return response.read()
 
@@ -156,14 +154,19 @@ def download_htru2(folder=None, url=HTRU2_URL):
     Returns the path of the saved file. Raises ``DataError`` if the download's checksum is
     not the known one (nothing is saved then).
     """
+    import io
+    import zipfile
     folder = Path(folder) if folder is not None else cache_dir()
     payload = _fetch(url)
     if payload[:2] == b"PK":                        # the UCI archive: take the CSV out
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            names = [n for n in archive.namelist() if n.endswith(HTRU2_FILE)]
-            if not names:
-                raise DataError(f"{url}: the archive holds no {HTRU2_FILE}")
-            payload = archive.read(names[0])
+        try:
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                names = [n for n in archive.namelist() if n.endswith(HTRU2_FILE)]
+                if not names:
+                    raise DataError(f"{url}: the archive holds no {HTRU2_FILE}")
+                payload = archive.read(names[0])
+        except zipfile.BadZipFile as exc:
+            raise DataError(f"{url}: a damaged archive ({exc})") from None
     digest = hashlib.sha256(payload).hexdigest()
     if digest != SHA256[HTRU2_FILE]:
         raise DataError(f"{url}: SHA-256 {digest} is not the expected "
@@ -231,7 +234,7 @@ def load_pulsars(path=None, balanced=True, download=True):
     if download:
         try:
             return _load(download_htru2(cache), balanced)
-        except (OSError, DataError, zipfile.BadZipFile) as exc:
+        except (OSError, DataError) as exc:
             tried.append(f"download {HTRU2_URL}: {exc}")
     else:
         tried.append("download: not allowed")

@@ -152,3 +152,9 @@ def test_make_moons():
     np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1.0)
     X2, _ = datasets.make_moons(101, noise=0.1, seed=0)
     assert not np.allclose(X, X2)
+
+
+def test_damaged_download(monkeypatch):
+    monkeypatch.setattr(datasets, "_fetch", lambda url: b"PK\x03\x04 not really a zip")
+    with pytest.raises(datasets.DataNotFoundError, match="damaged archive"):
+        datasets.load_pulsars()

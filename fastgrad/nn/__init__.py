@@ -7,7 +7,6 @@ to and load from ``.npz`` files: plain arrays, never pickle, so loading a model 
 cannot run code. ``fastgrad.nn.scalar`` has the same ideas on scalar ``Value``s.
 """
 import os
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
@@ -132,6 +131,7 @@ class Module:
 
 def save_npz(path, arrays):
     """``numpy.savez`` to ``path``, atomically (a temporary file renamed into place)."""
+    import tempfile
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastgrad-", suffix=".npz")
