@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# No workload calls BLAS, but OpenBLAS threads started by importing numpy busy-wait for a
-# while and compete with the measured thread on small machines. Inherited by rss_probe.
+# One OpenBLAS thread: the scalar workloads call no BLAS, but OpenBLAS threads started by
+# importing numpy busy-wait for a while and compete with the measured thread on small
+# machines; the tensor workloads then compare fastgrad, autograd and the numpy floor on the
+# same single BLAS thread (PyTorch keeps its own default; test_tensor.py records both
+# counts in extra_info). Inherited by rss_probe.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 HERE = Path(__file__).resolve().parent
