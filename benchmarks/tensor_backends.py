@@ -404,7 +404,7 @@ class LargeProblem:
 
 
 class LargeTensor:
-    """``fastgrad.Tensor`` parameters, ``relu``, ``fastgrad.cross_entropy``, ``backward()``."""
+    """``fastgrad.Tensor`` parameters, ``linear``, ``relu``, ``cross_entropy``, ``backward()``."""
 
     def __init__(self, problem):
         fastgrad, _ = _import_fastgrad()
@@ -413,11 +413,13 @@ class LargeTensor:
         self.params = [fastgrad.Tensor(w, requires_grad=True) for w in problem.copy_weights()]
 
     def step(self, out=None):
+        # fastgrad.linear is what nn.Linear (and so nn.MLP) computes: x @ W + b as one op
         p = self.params
         h = self.X
+        linear = self.fg.linear
         for k in range(0, len(p) - 2, 2):
-            h = (h @ p[k] + p[k + 1]).relu()
-        logits = h @ p[-2] + p[-1]
+            h = linear(h, p[k], p[k + 1]).relu()
+        logits = linear(h, p[-2], p[-1])
         loss = self.fg.cross_entropy(logits, self.labels)
         loss.backward()
         if out is not None:

@@ -6,8 +6,9 @@ autograd's API). The compiled core (``fastgrad._scalar`` and ``fastgrad._tensor`
 from ``src_cython/``) sweeps the tape backwards; gradients come out on the leaves.
 """
 from ._scalar import Tape, Value, current_tape
-from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, log_softmax,
-                      mse_loss, no_grad, set_grad_enabled, softmax, stack, where)
+from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linear,
+                      log_softmax, mse_loss, no_grad, set_grad_enabled, softmax, stack,
+                      where)
 from .functional import grad, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 from . import datasets, nn, optim  # noqa: E402  (after the names they use)
@@ -20,6 +21,7 @@ __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "set_grad_enabled",
     "grad", "value_and_grad",
     "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
-    "softmax", "log_softmax", "mse_loss", "cross_entropy", "concatenate", "stack", "where",
+    "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
+    "where",
     "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",
 ]

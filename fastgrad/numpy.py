@@ -61,10 +61,28 @@ def _swap_unary(name):
     return function
 
 
+def _swap_reduction(name, method):
+    theirs = getattr(_np, name)
+
+    def function(a, axis=None, *args, keepdims=False, **kwargs):
+        if type(a) is _Tensor and not args and not kwargs:
+            return method(a, axis, keepdims)
+        return theirs(a, axis, *args, keepdims=keepdims, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"``numpy.{name}``, recorded on the tape when given a fastgrad "
+                        f"Tensor.\n\n" + (theirs.__doc__ or ""))
+    return function
+
+
 _OURS = {"true_divide": _tensor.divide, "amax": _tensor.max, "amin": _tensor.min}
+_REDUCTIONS = {"sum": _Tensor.sum, "mean": _Tensor.mean, "max": _Tensor.max,
+               "min": _Tensor.min, "amax": _Tensor.max, "amin": _Tensor.min}
 for _name in _DIFFERENTIABLE:
     if _name in ("tanh", "exp", "log", "sqrt", "abs", "absolute", "sin", "cos"):
         globals()[_name] = _swap_unary(_name)
+    elif _name in _REDUCTIONS:
+        globals()[_name] = _swap_reduction(_name, _REDUCTIONS[_name])
     else:
         globals()[_name] = _swap(_name, _OURS.get(_name) or getattr(_tensor, _name))
 del _name

@@ -31,14 +31,17 @@ def test_leaf_grads_never_alias():
     assert b.grad[0] == 1.0
 
 
-def test_interior_tensors_show_the_latest_sweep():
+def test_interior_gradients_are_dropped_unless_retained():
     x = Tensor([1.0, 2.0], requires_grad=True)
     h = x * 2.0
     y = (h * h).sum()
     y.backward()
-    y.backward()
-    np.testing.assert_array_equal(h.grad, 2 * h.data)      # not accumulated
-    np.testing.assert_array_equal(x.grad, 2 * 2 * 2 * h.data)
+    assert h.grad is None and y.grad is None            # as PyTorch
+    y.backward(retain_grads=True)
+    y.backward(retain_grads=True)
+    np.testing.assert_array_equal(h.grad, 2 * h.data)  # the latest sweep's, not summed
+    assert y.grad == 1.0
+    np.testing.assert_array_equal(x.grad, 3 * 2 * 2 * h.data)
 
 
 def test_backward_with_gradient_for_non_scalars():

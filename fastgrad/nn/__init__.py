@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._tensor import Tensor, cross_entropy, mse_loss
+from .._tensor import Tensor, cross_entropy, linear, mse_loss
 
 __all__ = ["Module", "Linear", "MLP", "Sequential", "Tanh", "ReLU", "Sigmoid", "Identity",
            "mse_loss", "cross_entropy", "ACTIVATIONS", "INITS"]
@@ -200,8 +200,7 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x):
-        y = x @ self.weight
-        return y + self.bias if self.bias is not None else y
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"{self.n_in}, {self.n_out}, bias={self.bias is not None}, init={self.init!r}"

@@ -238,6 +238,7 @@ cdef enum:
     T_LOG_SOFTMAX
     T_MSE
     T_XENT
+    T_LINEAR
     N_TOPS
 
 cdef vjp_t VJPS[N_TOPS]
@@ -249,7 +250,8 @@ cdef void _row(int code, str name, vjp_t vjp) except *:
 
 
 # ---- elementwise binary ops ----------------------------------------------------------
-# saved = (x, y, out): the operands' data (arrays or Python numbers) and the result
+# saved: only the operands a rule reads (add and subtract read none); the result is the
+# recorded Tensor's own data
 
 cdef object _binary(int op, object a, object b):
     cdef object x = _operand(a, _NAMES[op])
@@ -269,7 +271,8 @@ cdef object _binary(int op, object a, object b):
         raise ValueError(f"{_NAMES[op]}: cannot broadcast shapes {_shape(x)} and "
                          f"{_shape(y)} together") from None
     if fg_grad_enabled and (_tracks(a) or _tracks(b)):
-        return _record(out, op, (_tensor_or_none(a), _tensor_or_none(b)), (x, y, out))
+        saved = () if op == T_ADD or op == T_SUB else (x, y)
+        return _record(out, op, (_tensor_or_none(a), _tensor_or_none(b)), saved)
     return _leaf(out)
 
 cdef object _vjp_add(Tensor out, object g, int k):
@@ -285,12 +288,13 @@ cdef object _vjp_mul(Tensor out, object g, int k):
 _row(T_MUL, "multiply", _vjp_mul)
 
 cdef object _vjp_div(Tensor out, object g, int k):
-    x, y, q = out._saved
-    return g / y if k == 0 else -g * q / y
+    y = out._saved[1]
+    return g / y if k == 0 else -g * out._data / y
 _row(T_DIV, "divide", _vjp_div)
 
 cdef object _vjp_pow(Tensor out, object g, int k):
-    x, y, p = out._saved
+    x, y = out._saved
+    p = out._data
     if k == 0:      # y * x**(y-1), and 0 where y == 0 (PyTorch's convention)
         if isinstance(y, (int, float)):
             if y == 0:
@@ -311,7 +315,11 @@ cdef object _matmul(object a, object b):
     cdef object x = _operand(a, "matmul")
     cdef object y = _operand(b, "matmul")
     try:
-        out = x @ y
+        # ndarray.dot skips the gufunc machinery of @: much faster on small matrices
+        if type(x) is ndarray and type(y) is ndarray and x.ndim == 2 and y.ndim == 2:
+            out = x.dot(y)
+        else:
+            out = x @ y
     except ValueError:
         raise ValueError(f"matmul: shapes {_shape(x)} and {_shape(y)} are not aligned: "
                          "the last axis of the first must equal the second-to-last (or "
@@ -324,7 +332,7 @@ cdef object _vjp_matmul(Tensor out, object g, int k):
     x, y = out._saved
     cdef int xd = x.ndim, yd = y.ndim
     if xd == 2 and yd == 2:         # the common case
-        return g @ y.T if k == 0 else x.T @ g
+        return g.dot(y.T) if k == 0 else x.T.dot(g)
     if k == 0:
         if yd == 1:
             return g[..., None] * y if xd > 1 else g * y
@@ -338,9 +346,47 @@ cdef object _vjp_matmul(Tensor out, object g, int k):
     return x.swapaxes(-1, -2) @ g
 _row(T_MATMUL, "matmul", _vjp_matmul)
 
+cdef object _linear(object a, object w, object b):
+    # x @ weight + bias in one op: the bias is added in place, so a layer makes one
+    # array instead of two, and the sweep has one node less
+    cdef object x = _operand(a, "linear")
+    cdef object W = _operand(w, "linear")
+    if type(W) is not ndarray or W.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (n_in, n_out), got shape {_shape(W)}")
+    try:
+        out = x.dot(W) if type(x) is ndarray and x.ndim == 2 else x @ W
+    except ValueError:
+        raise ValueError(f"linear: input of shape {_shape(x)} does not fit weight of shape "
+                         f"{_shape(W)}: the input's last axis must be {W.shape[0]}") from None
+    if b is not None:
+        bias = _operand(b, "linear")
+        if np.shape(bias) != (W.shape[1],):
+            raise ValueError(f"linear: bias must have shape ({W.shape[1]},), got "
+                             f"{_shape(bias)}")
+        if type(out) is ndarray and out.dtype == bias.dtype:
+            out += bias
+        else:
+            out = out + bias
+    if fg_grad_enabled and (_tracks(a) or _tracks(w) or _tracks(b)):
+        return _record(out, T_LINEAR, (_tensor_or_none(a), _tensor_or_none(w),
+                                       _tensor_or_none(b)), (x, W))
+    return _leaf(out)
+
+cdef object _vjp_linear(Tensor out, object g, int k):
+    x, W = out._saved
+    if k == 0:
+        return g.dot(W.T) if g.ndim == 2 else g @ W.T
+    if k == 1:
+        if x.ndim == 2:
+            return x.T.dot(g)
+        x2 = x.reshape(-1, W.shape[0])
+        return x2.T.dot(g.reshape(-1, W.shape[1]))
+    return g                        # the bias: _unbroadcast sums the batch axes
+_row(T_LINEAR, "linear", _vjp_linear)
+
 
 # ---- elementwise functions of one operand ----------------------------------------------
-# saved = (x, out)
+# saved = (x,) where the rule reads the input, else ()
 
 cdef object _sigmoid_array(object x):
     # exp of a non-positive number never overflows
@@ -374,7 +420,9 @@ cdef object _unary(int op, object a):
         x = _asarray(x, dtype=np.float64)
     out = _unary_forward(op, x)
     if fg_grad_enabled and _tracks(a):
-        return _record(out, op, (a,), (x, out))
+        # the rules of tanh, relu, sigmoid, exp, sqrt and neg read the result only
+        saved = (x,) if op == T_LOG or op == T_ABS or op == T_SIN or op == T_COS else ()
+        return _record(out, op, (a,), saved)
     return _leaf(out)
 
 cdef object _vjp_neg(Tensor out, object g, int k):
@@ -387,7 +435,7 @@ cdef object _vjp_tanh(Tensor out, object g, int k):
 _row(T_TANH, "tanh", _vjp_tanh)
 
 cdef object _vjp_relu(Tensor out, object g, int k):
-    return g * (out._saved[0] > 0)             # relu'(0) = 0, as PyTorch
+    return g * (out._data > 0)                 # relu'(0) = 0, as PyTorch
 _row(T_RELU, "relu", _vjp_relu)
 
 cdef object _vjp_sigmoid(Tensor out, object g, int k):
@@ -776,8 +824,10 @@ cdef void _accumulate(Tensor p, object g, bint shared) except *:
         shared = False
     if p._op == T_LEAF and p._grad is None:
         # a leaf's .grad is the user's: never an array shared with anything else
-        if shared or type(g) is not ndarray or g.base is not None:
-            g = np.array(g, copy=True)
+        if type(g) is not ndarray:
+            g = _asarray(g).copy()
+        elif shared or g.base is not None:
+            g = g.copy()
         p._grad = g
     elif p._grad is None:
         p._grad = g if type(g) is ndarray else _asarray(g)
@@ -786,7 +836,7 @@ cdef void _accumulate(Tensor p, object g, bint shared) except *:
         p._grad = g if type(g) is ndarray else _asarray(g)
 
 
-cdef int _sweep(Tensor root, object seed) except -1:
+cdef int _sweep(Tensor root, object seed, bint retain) except -1:
     global _next_epoch
     _next_epoch += 1
     if root._op == T_LEAF:
@@ -810,6 +860,8 @@ cdef int _sweep(Tensor root, object seed) except -1:
             p = <Tensor>q
             gp = _unbroadcast(VJPS[node._op](node, g, <int>k), p._data.shape)
             _accumulate(p, gp, gp is g)
+        if not retain:
+            node._grad = None           # as PyTorch: interior gradients are not kept
     return 0
 
 
@@ -1004,13 +1056,17 @@ cdef class Tensor:
 
     # ---- backward ---------------------------------------------------------------------
 
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, retain_grads=False):
         """Reverse sweep: fill ``.grad`` of every leaf this Tensor depends on.
 
         Parameters
         ----------
         gradient : array_like, optional
             d(loss)/d(self), the seed; required unless the Tensor has one element.
+        retain_grads : bool, default False
+            Keep the gradient of every recorded (non-leaf) Tensor too, for inspection and
+            drawing. By default, as in PyTorch, only leaves keep theirs: each interior
+            gradient is dropped as soon as the sweep has passed it on, which saves memory.
         """
         if not self._requires_grad:
             raise RuntimeError("backward(): this Tensor does not require grad and was not "
@@ -1020,7 +1076,8 @@ cdef class Tensor:
                 raise ValueError(f"backward(): the Tensor has shape {self._data.shape}; "
                                  "give backward(gradient) with that shape, or reduce it "
                                  "to one element (e.g. .sum()) first")
-            seed = np.ones(self._data.shape, self._data.dtype)
+            seed = (_asarray(1.0, self._data.dtype) if self._data.ndim == 0
+                    else np.ones(self._data.shape, self._data.dtype))
         else:
             seed = _float_array(gradient.data if isinstance(gradient, Tensor) else gradient,
                                 "backward(gradient)")
@@ -1028,7 +1085,7 @@ cdef class Tensor:
                 raise ValueError(f"backward(gradient): gradient of shape {seed.shape} does "
                                  f"not match the Tensor's shape {self._data.shape}")
             seed = seed.astype(self._data.dtype, copy=False)
-        _sweep(self, seed)
+        _sweep(self, seed, retain_grads)
 
     # ---- arithmetic -------------------------------------------------------------------
 
@@ -1247,6 +1304,10 @@ def power(a, b):
 def matmul(a, b):
     """Matrix product (1-D, 2-D and batched, as ``numpy.matmul``)."""
     return _matmul(a, b)
+
+def linear(x, weight, bias=None):
+    """``x @ weight + bias`` as one op (weight of shape (n_in, n_out), bias (n_out,))."""
+    return _linear(x, weight, bias)
 
 def dot(a, b):
     """``numpy.dot`` for 1-D and 2-D operands (the matrix product)."""
