@@ -30,7 +30,8 @@ Memory
 A recorded Tensor references its operands and the arrays its VJP needs, never its
 consumers, so graphs have no reference cycles and CPython frees a graph as soon as its
 last Tensor is dropped: a training loop runs in flat memory with no reset call, and
-``grad(f)`` leaves nothing behind when it returns.
+``grad(f)`` leaves nothing behind when it returns. Tensors are therefore left out of the
+cyclic garbage collector, whose passes would otherwise grow with every live object.
 
 Numerics
 --------
@@ -878,6 +879,8 @@ cdef object _axes_arg(tuple axes):
 
 
 @cython.final
+@cython.no_gc          # a Tensor references its operands, never its consumers: no cycles
+@cython.freelist(64)
 cdef class Tensor:
     """An n-dimensional array recorded for reverse-mode differentiation.
 
