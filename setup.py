@@ -5,6 +5,7 @@ module; ``FASTGRAD_DEBUG=1`` turns bounds and wraparound checks back on and buil
 without optimisation, for debugging and memory checkers.
 """
 import os
+import sys
 from pathlib import Path
 
 from Cython.Build import cythonize
@@ -20,7 +21,10 @@ directives = {
     "cdivision": True,  # IEEE division: x/0 gives inf or nan, never ZeroDivisionError
     "embedsignature": True,
 }
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+if sys.platform == "win32":          # MSVC
+    compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
+else:
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 
 extensions = [
     Extension(

@@ -11,6 +11,10 @@ except ImportError as exc:  # pragma: no cover - a setup problem, not a test fai
                 "run the README's test command: pip install '.[test]' && pytest", returncode=4)
 import fastgrad.reference
 
+
+def pytest_report_header(config):
+    return f"fastgrad {fastgrad.__version__} from {fastgrad.__file__}"
+
 ENGINES = {"compiled": fastgrad.Value, "reference": fastgrad.reference.Value}
 
 
