@@ -11,8 +11,25 @@ from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linea
                       where)
 from .functional import grad, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
-from . import datasets, nn, optim  # noqa: E402  (after the names they use)
-from .viz import draw_dot, tape_table, to_dot
+
+# Imported on first use, so that `import fastgrad` stays cheap.
+_LAZY = {"nn": ".nn", "optim": ".optim", "datasets": ".datasets", "viz": ".viz",
+         "reference": ".reference", "draw_dot": ".viz", "to_dot": ".viz",
+         "tape_table": ".viz"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = getattr(module, name) if _LAZY[name] != "." + name else module
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fastgrad' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
 
 __version__ = "0.1.0"
 

@@ -88,7 +88,7 @@ for _name in _DIFFERENTIABLE:
 del _name
 
 
-def array(obj, *args, **kwargs):
+def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
     """``numpy.array``; a (nested) list holding Tensors becomes a Tensor on the tape."""
     if isinstance(obj, _Tensor):
         return obj

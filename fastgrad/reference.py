@@ -223,7 +223,7 @@ class OpRow:
         return f"OpRow({self.code}, {self.name!r}, arity={self.arity})"
 
 
-_rows = []
+_rows: list[OpRow] = []
 
 
 def _row(name, arity, rule, constant=False, doc=""):
