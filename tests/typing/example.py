@@ -8,7 +8,7 @@ It uses fastgrad the way the README does: scalar Values, Tensors and their gradi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,7 @@ import fastgrad
 from fastgrad import Tensor, Value, cross_entropy, grad, nn, no_grad, optim, value_and_grad
 
 FloatArray = npt.NDArray[np.float64]
+Gradient = npt.NDArray[np.floating[Any]]       # float32 Tensors have float32 gradients
 
 
 # ---- scalars --------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def fit_line(steps: int = 200, lr: float = 0.05) -> tuple[float, float, float]:
 
 # ---- tensors --------------------------------------------------------------------------
 
-def tensor_gradients() -> tuple[FloatArray, FloatArray]:
+def tensor_gradients() -> tuple[Gradient, Gradient]:
     """Gradients of mean(tanh(x @ w).sum(axis=1)) with respect to x and w."""
     x = Tensor(np.arange(6.0).reshape(2, 3) / 6, requires_grad=True)
     w = Tensor(np.ones((3, 2)), requires_grad=True)
