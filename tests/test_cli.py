@@ -130,3 +130,13 @@ def test_info_and_version():
     assert code == 0 and "compiled core" in out
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("fastgrad ")
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys, tmp_path):
+    import sys as _sys
+    monkeypatch.setitem(_sys.modules, "matplotlib", None)
+    code = main(["train", "--data", str(SHARED), "--steps", "5", "--plot",
+                 str(tmp_path / "loss.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--plot needs matplotlib: pip install 'fastgrad[plot]'" in err
+    assert not (tmp_path / "loss.png").exists()
