@@ -1,5 +1,5 @@
 # Type stubs for the compiled scalar engine (src_cython/fastgrad/_scalar.pyx).
-# Keep in step with the .pyx: every public def, property and operator is listed here.
+# Keep in step with the .pyx: tests/test_typing.py compares the two with mypy's stubtest.
 from typing import Any, ClassVar, final
 
 import numpy as np

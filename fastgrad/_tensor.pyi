@@ -1,5 +1,5 @@
 # Type stubs for the compiled tensor engine (src_cython/fastgrad/_tensor.pyx).
-# Keep in step with the .pyx: every public def, property and operator is listed here.
+# Keep in step with the .pyx: tests/test_typing.py compares the two with mypy's stubtest.
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Literal, SupportsIndex, TypeVar, final, overload
 
@@ -41,7 +41,10 @@ class Tensor:
     __array_priority__: ClassVar[int]
 
     def __init__(
-        self, data: _TensorLike, requires_grad: bool = False, dtype: npt.DTypeLike | None = None
+        self,
+        data: _TensorLike,
+        requires_grad: bool = False,
+        dtype: npt.DTypeLike | None = None,
     ) -> None: ...
 
     # ---- attributes ----
@@ -89,7 +92,9 @@ class Tensor:
     ) -> npt.NDArray[Any]: ...
 
     # ---- backward ----
-    def backward(self, gradient: _TensorLike | None = None, retain_grads: bool = False) -> None:
+    def backward(
+        self, gradient: _TensorLike | None = None, retain_grads: bool = False
+    ) -> None:
         """Reverse sweep: fill ``.grad`` of every leaf this Tensor depends on."""
 
     # ---- arithmetic: Tensors, arrays and numbers on either side, broadcasting ----
@@ -131,7 +136,9 @@ class Tensor:
     def cos(self) -> Tensor: ...
     def softmax(self, axis: SupportsIndex = -1) -> Tensor: ...
     def log_softmax(self, axis: SupportsIndex = -1) -> Tensor: ...
-    def clip(self, min: npt.ArrayLike | None = None, max: npt.ArrayLike | None = None) -> Tensor: ...
+    def clip(
+        self, min: npt.ArrayLike | None = None, max: npt.ArrayLike | None = None
+    ) -> Tensor: ...
 
     # ---- reductions ----
     def sum(self, axis: _Axis = None, keepdims: bool = False) -> Tensor: ...
@@ -192,8 +199,12 @@ def mean(
     a: _TensorLike, axis: _Axis = None, dtype: None = None, out: None = None,
     keepdims: bool = False,
 ) -> Tensor: ...
-def max(a: _TensorLike, axis: _Axis = None, out: None = None, keepdims: bool = False) -> Tensor: ...
-def min(a: _TensorLike, axis: _Axis = None, out: None = None, keepdims: bool = False) -> Tensor: ...
+def max(
+    a: _TensorLike, axis: _Axis = None, out: None = None, keepdims: bool = False
+) -> Tensor: ...
+def min(
+    a: _TensorLike, axis: _Axis = None, out: None = None, keepdims: bool = False
+) -> Tensor: ...
 
 def reshape(a: _TensorLike, shape: _Shape) -> Tensor: ...
 def transpose(a: _TensorLike, axes: Sequence[SupportsIndex] | None = None) -> Tensor: ...

@@ -89,7 +89,7 @@ class _Progress:
         self.enabled = enabled
         if enabled:
             try:
-                from tqdm import tqdm  # type: ignore[import]  # untyped
+                from tqdm import tqdm  # untyped
                 self.bar = tqdm(total=total, unit="step", desc="training", file=sys.stderr,
                                 dynamic_ncols=True)
             except ImportError:

@@ -162,7 +162,7 @@ def draw_dot(root, rankdir="LR", max_nodes=DEFAULT_MAX_NODES):
     """
     _check_root(root)
     try:
-        import graphviz  # type: ignore[import]  # untyped
+        import graphviz  # untyped
     except ImportError:
         raise ImportError("draw_dot needs the graphviz package: pip install "
                           "'fastgrad[viz]' (to render files, also the Graphviz programs, "

@@ -36,7 +36,8 @@ v = Value(1.0)
 t = Tensor([1.0, 2.0], requires_grad=True)
 reveal_type(2 * v ** 2 - v.tanh())  # N: Revealed type is "fastgrad._scalar.Value"
 reveal_type(1.5 / t.sum(axis=0))  # N: Revealed type is "fastgrad._tensor.Tensor"
-reveal_type(no_grad()(Value.relu))  # N: def (self: fastgrad._scalar.Value) -> fastgrad._scalar.Value
+relu = no_grad()(Value.relu)
+reveal_type(relu)  # N: def (self: fastgrad._scalar.Value) -> fastgrad._scalar.Value
 v.tanh(3)  # E: Too many arguments for "tanh" of "Value"
 v + "a"  # E: Unsupported operand types for + ("Value" and "str")
 v.data = "1.0"  # E: Incompatible types in assignment
@@ -44,6 +45,7 @@ t.grad.sum()  # E: Item "None" of
 t.sum(axis="0")  # E: Argument "axis" to "sum" of "Tensor" has incompatible type "str"
 '''
 
+NO_MYPY = "mypy is not installed (the test extra installs it: pip install '.[test]')"
 MYPY_ARGS = ["--strict", "--untyped-calls-exclude=fastgrad", "--follow-imports=silent",
              "--python-executable", sys.executable, "--no-error-summary"]
 
@@ -56,7 +58,8 @@ fastgrad\._\w+\.__setstate_cython__
 fastgrad\._tensor\.reshape
 """
 
-_LINE = re.compile(r"^(?P<file>.*?\.pyi?):(?P<line>\d+): (?P<severity>error|note): (?P<message>.*)$")
+_LINE = re.compile(r"^(?P<file>.*?\.pyi?):(?P<line>\d+): (?P<severity>error|note): "
+                   r"(?P<message>.*)$")
 
 
 def _mypy_path():
@@ -69,28 +72,29 @@ def _mypy_path():
     return None if on_path else str(PACKAGE.parent)
 
 
-def _isolated(mp, folder):
-    """Run mypy from ``folder`` with an empty config and MYPYPATH set only if needed."""
-    config = folder / "mypy.ini"
-    config.write_text("[mypy]\n")
+def _isolate(mp, folder):
+    """Run mypy from ``folder``, with MYPYPATH only if needed; returns an empty config."""
     mp.chdir(folder)
     mp.delenv("MYPYPATH", raising=False)
     if _mypy_path():
         mp.setenv("MYPYPATH", _mypy_path())
-    return ["--config-file", str(config), "--cache-dir", str(folder / ".mypy_cache")]
+    config = folder / "mypy.ini"
+    config.write_text("[mypy]\n")
+    return str(config)
 
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory):
     """mypy's errors and notes on the example and the negative snippet, by file name."""
-    api = pytest.importorskip("mypy.api", reason="mypy is not installed (pip install "
-                              "'.[test]' installs it)")
+    api = pytest.importorskip("mypy.api", reason=NO_MYPY)
     folder = tmp_path_factory.mktemp("mypy")
     negative = folder / "negative.py"
     negative.write_text(NEGATIVE)
     with pytest.MonkeyPatch.context() as mp:
-        options = _isolated(mp, folder)
-        stdout, stderr, status = api.run([*MYPY_ARGS, *options, str(EXAMPLE), str(negative)])
+        config = _isolate(mp, folder)
+        cache = str(folder / ".mypy_cache")
+        stdout, stderr, status = api.run([*MYPY_ARGS, "--config-file", config,
+                                          "--cache-dir", cache, str(EXAMPLE), str(negative)])
     assert status in (0, 1) and not stderr, f"mypy failed to run:\n{stderr}{stdout}"
     report = {}
     for line in stdout.splitlines():
@@ -102,8 +106,8 @@ def mypy_report(tmp_path_factory):
 
 
 def test_example_type_checks(mypy_report):
-    errors = [f"example.py:{n}: {msg}" for n, severity, msg in mypy_report.get("example.py", [])
-              if severity == "error"]
+    errors = [f"example.py:{n}: {msg}"
+              for n, severity, msg in mypy_report.get("example.py", []) if severity == "error"]
     assert not errors, "mypy on tests/typing/example.py:\n" + "\n".join(errors)
 
 
@@ -115,9 +119,9 @@ def test_type_errors_are_reported(mypy_report):
         if m:
             expected[number] = ("error" if m[1] == "E" else "note", m[2])
     for number, (severity, fragment) in expected.items():
-        assert any(n == number and s == severity and fragment in msg for n, s, msg in found), (
-            f"line {number} ({NEGATIVE.splitlines()[number - 1]!r}): no {severity} "
-            f"containing {fragment!r}; mypy said: {found}")
+        hit = any(n == number and s == severity and fragment in msg for n, s, msg in found)
+        assert hit, (f"line {number} ({NEGATIVE.splitlines()[number - 1]!r}): no "
+                     f"{severity} containing {fragment!r}; mypy said: {found}")
     unexpected = [(n, msg) for n, s, msg in found if s == "error" and n not in expected]
     assert not unexpected, f"errors on lines that should pass: {unexpected}"
 
@@ -125,15 +129,15 @@ def test_type_errors_are_reported(mypy_report):
 def test_stubs_match_the_compiled_modules(tmp_path):
     """mypy's stubtest: every public name, signature and property of the compiled
     modules is in the stubs, and nothing else is."""
-    pytest.importorskip("mypy.stubtest", reason="mypy is not installed")
+    pytest.importorskip("mypy.stubtest", reason=NO_MYPY)
     allowlist = tmp_path / "allowlist.txt"
     allowlist.write_text(STUBTEST_ALLOWLIST)
     with pytest.MonkeyPatch.context() as mp:
-        config = _isolated(mp, tmp_path)[1]
+        config = _isolate(mp, tmp_path)
         result = subprocess.run(
             [sys.executable, "-m", "mypy.stubtest", "fastgrad._scalar", "fastgrad._tensor",
              "--mypy-config-file", config, "--allowlist", str(allowlist)],
-            capture_output=True, text=True, env=os.environ.copy())
+            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

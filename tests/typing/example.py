@@ -48,9 +48,9 @@ def fit_line(steps: int = 200, lr: float = 0.05) -> tuple[float, float, float]:
         loss.backward()
         for p in (w, b):
             p.data -= lr * p.grad
-    # numbers on the left, unary operators, comparisons, conversion to float
-    check: Value = 1.0 - (-w) / 2 + abs(b) ** 0.5 * 0.0
-    assert check > 0 and abs(float(check) - (1.0 + w.data / 2)) < 1e-12
+    # numbers on either side, unary operators, comparisons, float()
+    distance = abs(2.0 - w) + abs(-b + 1)
+    assert distance < 0.01 and float(distance) == distance.data
     return w.data, b.data, loss.data
 
 
