@@ -1,9 +1,12 @@
-"""The engines under benchmark, behind one small adapter each, and the scalar chain.
+"""The scalar backends, behind one small adapter each, and the scalar chain.
 
-Every workload is written once, against the handful of things an engine must offer: a
-``Value`` class (``Value(float)``, ``+ - *`` with Values and numbers, ``.relu()``,
-``.data`` and ``.grad`` read and written), a ``tanh`` function and a ``backward`` function.
-Three engines provide them:
+A scalar workload is written once, against what an ``Engine`` offers. Two kinds:
+
+*graph* engines record a graph as the code runs and sweep it with a separate call, so
+building and the backward pass can be timed apart. They offer ``Value(float)`` (a leaf
+that takes gradients), ``const(float)`` (an input), ``+ - *`` with numbers, ``.relu()``,
+``tanh``, ``backward``, and ``zero_grad``/``sgd``/``item``/``grad_of`` for the training
+step.
 
 ``fastgrad``
     ``fastgrad.Value``, the compiled tape.
@@ -14,49 +17,127 @@ Three engines provide them:
     the adapter adds one in micrograd's own style (a node with a ``_backward`` closure, as
     in the micrograd lecture). Its ``backward`` sorts the graph recursively, one Python
     frame per node of depth, so the adapter raises the recursion limit for the call.
+``torch``
+    PyTorch eager on **0-d float64 tensors**: every scalar is a tensor of shape ``()``,
+    leaves have ``requires_grad=True``, inputs do not. The same scalar graph, node for
+    node, as the engines above (not a vectorised rewrite: that would be a tensor
+    workload). ``backward()`` sweeps it.
 
-An engine that cannot be imported raises ``EngineUnavailable`` with the reason; the
-pytest fixture turns that into a skip.
+*functional* engines differentiate a function: the graph exists only inside one call,
+which records and sweeps it, so only "build + backward" can be timed.
+
+``autograd``
+    HIPS autograd's ``value_and_grad`` of a Python function of a list of floats, written
+    with ``autograd.numpy`` on scalars (every op boxes a 0-d value). The relu is a Python
+    branch (``v if v > 0 else 0.0``), autograd's idiom for scalar code.
+``jax``
+    Not run on the scalar workloads (``NOT_APPLICABLE`` says why); listed so the report
+    shows the row and the reason.
+
+An engine that cannot be imported raises ``EngineUnavailable`` with the reason (and the
+``pip install`` that fixes it); the tests turn that into a skip the report lists.
 """
 import math
 import sys
+import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
-ENGINE_NAMES = ("fastgrad", "reference", "micrograd")
+ENGINE_NAMES = ("fastgrad", "reference", "micrograd", "torch", "autograd", "jax")
 
 #: micrograd's recursive topological sort needs one frame per node of graph depth; the
 #: 3e5-node chain is 3e5 deep. CPython >= 3.11 runs Python-to-Python calls without C
 #: recursion, so a high limit costs only memory for the frames.
 MICROGRAD_RECURSION_LIMIT = 1_000_000
 
+_JAX_SCALAR = ("N/A: JAX records no graph of Python scalars: eager jax.numpy sends every 0-d "
+               "op to XLA on its own, and jit would compile the unrolled loop into one "
+               "program as large as the graph; the idiomatic lax.scan version is a "
+               "compiled loop, a different workload")
+
+#: (workload, engine) pairs that are not run, with the reason shown in the report
+NOT_APPLICABLE = {
+    ("chain_build", "autograd"): "N/A: autograd's grad records and sweeps in one call; "
+                                 "see chain build+backward",
+    ("chain_backward", "autograd"): "N/A: autograd's grad records and sweeps in one call; "
+                                    "see chain build+backward",
+    ("chain_build", "jax"): _JAX_SCALAR,
+    ("chain_backward", "jax"): _JAX_SCALAR,
+    ("chain_build_backward", "jax"): _JAX_SCALAR,
+    ("mlp_step", "jax"): _JAX_SCALAR,
+    ("chain_memory", "autograd"): "N/A: autograd's graph lives only inside the grad call; "
+                                  "there is no built graph to hold and measure",
+    ("chain_memory", "jax"): _JAX_SCALAR,
+}
+
 
 class EngineUnavailable(Exception):
     """The engine cannot be imported here; the message says why and how to fix it."""
 
 
+def _zero_grad(params):
+    for p in params:
+        p.grad = 0.0
+
+
+def _sgd(params, lr):
+    for p in params:
+        p.data -= lr * p.grad
+
+
+def _item(v):
+    return float(v.data)
+
+
+def _grad_of(v):
+    return float(v.grad)
+
+
+def _call_backward(root):
+    root.backward()
+
+
 @dataclass(frozen=True)
 class Engine:
-    """What a workload needs from an engine.
+    """What a scalar workload needs from an engine.
 
     Attributes
     ----------
     name : str
-        ``"fastgrad"``, ``"reference"`` or ``"micrograd"``.
-    Value : type
-        The engine's scalar class.
+        One of ``ENGINE_NAMES``.
+    kind : str
+        ``"graph"`` (build, then ``backward``) or ``"functional"`` (``value_and_grad``).
     tanh : callable
-        ``tanh(x)`` records ``tanh`` of the Value ``x``.
-    backward : callable
+        ``tanh(x)`` of the engine's scalar.
+    Value : callable, graph engines
+        ``Value(float)``: a leaf that takes gradients.
+    const : callable, graph engines
+        ``const(float)``: an input (no gradient wanted).
+    backward : callable, graph engines
         ``backward(root)`` runs the reverse sweep from ``root``.
+    zero_grad, sgd, item, grad_of : callable, graph engines
+        ``zero_grad(params)``; ``sgd(params, lr)``: ``p -= lr * p.grad``; ``item(v)`` and
+        ``grad_of(v)``: a scalar's value and gradient as floats.
+    value_and_grad : callable, functional engines
+        ``value_and_grad(f)(list_of_floats) -> (value, list of gradients)``.
+    relu : callable, functional engines
+        ``relu(v)`` of the engine's scalar.
     note : str
-        Anything the adapter adds to the engine, for the report.
+        What the adapter adds to the engine, for the report.
     """
 
     name: str
-    Value: type
+    kind: str
     tanh: Callable
-    backward: Callable
+    Value: Optional[Callable] = None
+    const: Optional[Callable] = None
+    backward: Callable = _call_backward
+    zero_grad: Callable = _zero_grad
+    sgd: Callable = _sgd
+    item: Callable = _item
+    grad_of: Callable = _grad_of
+    value_and_grad: Optional[Callable] = None
+    relu: Optional[Callable] = None
     note: str = ""
 
     def __repr__(self):
@@ -69,7 +150,7 @@ def _fastgrad():
     except ImportError as exc:
         raise EngineUnavailable(f"fastgrad is not importable: {exc}") from exc
     V = fastgrad.Value
-    return Engine("fastgrad", V, V.tanh, V.backward)
+    return Engine("fastgrad", "graph", V.tanh, Value=V, const=V, backward=V.backward)
 
 
 def _reference():
@@ -79,7 +160,7 @@ def _reference():
         raise EngineUnavailable(
             f"fastgrad.reference (the pure-Python engine) is not importable: {exc}") from exc
     V = reference.Value
-    return Engine("reference", V, V.tanh, V.backward)
+    return Engine("reference", "graph", V.tanh, Value=V, const=V, backward=V.backward)
 
 
 def _micrograd():
@@ -108,12 +189,81 @@ def _micrograd():
         finally:
             sys.setrecursionlimit(old)
 
-    return Engine("micrograd", Value, tanh, backward,
+    return Engine("micrograd", "graph", tanh, Value=Value, const=Value, backward=backward,
                   note="tanh added by the adapter (micrograd 0.1.0 has none); "
                        f"recursion limit raised to {MICROGRAD_RECURSION_LIMIT} in backward")
 
 
-_LOADERS = {"fastgrad": _fastgrad, "reference": _reference, "micrograd": _micrograd}
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise EngineUnavailable(
+            "PyTorch is not installed: pip install torch==2.13.0 (the CPU build; or "
+            f"fastgrad[bench]) to add it to the comparison ({exc})") from exc
+    tensor, f64, no_grad = torch.tensor, torch.float64, torch.no_grad
+
+    def leaf(x):
+        return tensor(x, dtype=f64, requires_grad=True)
+
+    def const(x):
+        return tensor(x, dtype=f64)
+
+    def zero_grad(params):
+        for p in params:
+            p.grad = None
+
+    def sgd(params, lr):
+        with no_grad():
+            for p in params:
+                p -= lr * p.grad
+
+    return Engine("torch", "graph", torch.tanh, Value=leaf, const=const, zero_grad=zero_grad,
+                  sgd=sgd, item=lambda v: v.item(), grad_of=lambda v: v.grad.item(),
+                  note="0-d float64 tensors (one tensor per scalar: the same graph, node "
+                       "for node); leaves requires_grad, inputs not; zero_grad sets "
+                       ".grad = None")
+
+
+def _autograd():
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError as exc:
+        raise EngineUnavailable(
+            "HIPS autograd is not installed: pip install autograd==1.9.1 (or "
+            f"fastgrad[bench]) to add it to the comparison ({exc})") from exc
+
+    def value_and_grad(f):
+        vg = autograd.value_and_grad(f)
+
+        def call(xs):
+            value, grads = vg(xs)
+            return float(value), [float(g) for g in grads]
+        return call
+
+    def relu(v):
+        return v if v > 0 else 0.0      # a Python branch: autograd's idiom on scalars
+
+    return Engine("autograd", "functional", anp.tanh, value_and_grad=value_and_grad,
+                  relu=relu,
+                  note="value_and_grad of a Python function of a list of floats; "
+                       "autograd.numpy on scalars; relu as a Python branch; the figure "
+                       "includes freeing the graph, which happens inside the call")
+
+
+def _jax():
+    try:
+        import jax  # noqa: F401
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"JAX is not installed: pip install jax to add it to the comparison ({exc})"
+        ) from exc
+    raise EngineUnavailable(_JAX_SCALAR)
+
+
+_LOADERS = {"fastgrad": _fastgrad, "reference": _reference, "micrograd": _micrograd,
+            "torch": _torch, "autograd": _autograd, "jax": _jax}
 
 
 def load(name):
@@ -121,15 +271,21 @@ def load(name):
     return _LOADERS[name]()
 
 
-# ---- workload 1: the scalar chain ---------------------------------------------------------
+def not_applicable(workload, name):
+    """The reason engine ``name`` does not run ``workload``, or None."""
+    return NOT_APPLICABLE.get((workload, name))
+
+
+# ---- the scalar chain --------------------------------------------------------------------------
 
 NODES_PER_REPEAT = 3        # x * a, + b, tanh
+CHAIN_LEAVES = (0.9, 0.1, 0.5)      # a, b, x0
 
 
 def chain_leaves(engine):
     """The leaves of a chain: ``(a, b, x0)``."""
     V = engine.Value
-    return V(0.9), V(0.1), V(0.5)
+    return tuple(V(v) for v in CHAIN_LEAVES)
 
 
 def build_chain(tanh, a, b, x, repeats):
@@ -137,3 +293,45 @@ def build_chain(tanh, a, b, x, repeats):
     for _ in range(repeats):
         x = tanh(x * a + b)
     return x
+
+
+def chain_sampler(engine, repeats):
+    """``sample(first)`` for ``harness.Campaign``: one chain of ``repeats`` repeats from
+    fresh leaves.
+
+    Graph engines: ``build`` and ``backward`` timed apart within the run, and
+    ``build+backward`` their sum. Functional engines: ``build+backward`` only (one
+    ``value_and_grad`` call). The outputs are the root's value and the three leaves'
+    gradients. The graph is dropped after the sample, outside the timing.
+    """
+    clock = time.perf_counter
+    if engine.kind == "functional":
+        vg = engine.value_and_grad(
+            lambda xs: build_chain(engine.tanh, xs[0], xs[1], xs[2], repeats))
+
+        def sample(first):
+            t0 = clock()
+            value, grads = vg(list(CHAIN_LEAVES))
+            t1 = clock()
+            out = ({"root": value, "d/da": grads[0], "d/db": grads[1], "d/dx0": grads[2]}
+                   if first else None)
+            return {"build+backward": t1 - t0}, out
+        return sample
+
+    tanh, backward = engine.tanh, engine.backward
+
+    def sample(first):
+        a, b, x0 = chain_leaves(engine)
+        t0 = clock()
+        root = build_chain(tanh, a, b, x0, repeats)
+        t1 = clock()
+        backward(root)
+        t2 = clock()
+        g = engine.grad_of
+        if g(a) == 0.0:
+            raise AssertionError(f"{engine.name}: backward did not reach the leaf a")
+        out = ({"root": engine.item(root), "d/da": g(a), "d/db": g(b), "d/dx0": g(x0)}
+               if first else None)
+        del root
+        return {"build": t1 - t0, "backward": t2 - t1, "build+backward": t2 - t0}, out
+    return sample

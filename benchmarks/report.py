@@ -1,34 +1,64 @@
-"""Markdown tables of a benchmark run, with every engine's ratio to the others.
+"""Tables, distilled figures and a chart of a benchmark run, with every backend's ratios.
 
 Usage::
 
     pytest benchmarks --benchmark-only --benchmark-json=bench.json
-    python benchmarks/report.py bench.json
+    python -m benchmarks.report bench.json          # or: python benchmarks/report.py ...
+    python -m benchmarks.report bench.json --out somewhere/ --no-plot
 
-Rows are grouped by ``extra_info`` as the suite's tests record them: ``workload``,
-``engine`` and ``nodes`` for the scalar engines; ``workload``, ``engine`` and ``dtype``
-for the tensor workloads (``test_tensor.py``). A ratio ``vs X`` is how many times less
-time (or memory) this row takes than engine X's row of the same workload, size and dtype
-in the same run: above 1 is better. The scalar tables compare with the pure-Python
-reference engine and micrograd; the tensor tables with PyTorch, HIPS autograd and the
-hand-written numpy floor. The targets sections check the goals set for fastgrad. A
-section whose workloads are not in the file is left out. Standard library only.
+Writes into the output folder (default ``benchmarks/results/``):
+
+``results.json``
+    One record per row (workload, size, dtype, backend): median and min seconds, the
+    per-unit figures, the ratios, the check, versions and threads; rows that were not run
+    with the reason. Plus the run's context (machine, libraries, thread settings).
+``results.md``
+    The markdown tables (also printed): scalar and tensor workloads, each with its targets.
+``ratios.png``
+    Each backend's time relative to fastgrad's, per workload, on a log scale (matplotlib;
+    if it is missing the other two files are still written and a message says so).
+
+Ratios: ``x fastgrad`` is this row's time divided by fastgrad's in the same run, size and
+dtype (above 1: slower than fastgrad); the baseline is ``fastgrad`` (the ``Value``
+engine) for the scalar workloads, ``fastgrad.Tensor`` for the tensor training steps and
+``fastgrad.grad`` for the seed-000 call. ``vs X`` columns are the other way round, as in
+the README: X's figure divided by this row's (above 1: this row is faster); the targets
+use them. Standard library only, except matplotlib for the chart.
 """
+import argparse
 import json
+import re
 import sys
+from pathlib import Path
 
-ENGINE_ORDER = ("fastgrad", "reference", "micrograd")
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results"
 
-# workload: (label, extra_info key of the per-unit figure, unit, how to compute it)
+# workload: (label, family, unit of the per-unit figure, what one unit is)
 WORKLOADS = {
-    "chain_build": ("chain build", "ns/node"),
-    "chain_backward": ("chain backward", "ns/node"),
-    "chain_memory": ("chain memory", "bytes/node"),
-    "mlp_step": ("MLP step", "ms/step"),
+    "chain_build": ("chain build", "scalar", "ns/node", "node"),
+    "chain_backward": ("chain backward", "scalar", "ns/node", "node"),
+    "chain_build_backward": ("chain build+backward", "scalar", "ns/node", "node"),
+    "chain_memory": ("chain memory", "scalar", "bytes/node", "node"),
+    "mlp_step": ("MLP step", "scalar", "ms/step", "step"),
+    "tensor_pulsar_step": ("pulsar MLP step", "tensor", "µs/step", "step"),
+    "tensor_large_mlp_step": ("large MLP step", "tensor", "ms/step", "step"),
+    "tensor_seed000_grad": ("seed-000 grad call", "tensor", "µs/call", "call"),
 }
+UNIT_SCALE = {"ns/node": 1e9, "ms/step": 1e3, "µs/step": 1e6, "µs/call": 1e6}
 
-# (description, workload, nodes or None for every size, figure: "vs reference" or
-#  "vs micrograd" ratio at least, or "max" per-unit figure at most)
+SCALAR_BACKENDS = ("fastgrad", "reference", "micrograd", "torch", "autograd", "jax")
+TENSOR_BACKENDS = ("fastgrad.grad", "fastgrad.Tensor", "reference", "micrograd", "autograd",
+                   "torch", "jax", "numpy")
+BASELINE = {"tensor_pulsar_step": "fastgrad.Tensor", "tensor_large_mlp_step": "fastgrad.Tensor",
+            "tensor_seed000_grad": "fastgrad.grad"}          # the rest: "fastgrad"
+#: the "vs X" columns: (title, backend)
+SCALAR_VS = (("reference", "reference"), ("micrograd", "micrograd"))
+TENSOR_VS = (("PyTorch", "torch"), ("autograd", "autograd"), ("numpy floor", "numpy"))
+_BASELINE_NAME = {"torch": "PyTorch", "autograd": "autograd", "numpy": "the numpy floor"}
+
+# (description, workload, "vs reference"/"vs micrograd" ratio at least, or "max" per-unit
+#  figure at most, bound) for the fastgrad rows
 TARGETS = [
     ("compiled build >= 3x faster per node than reference", "chain_build", "vs reference", 3.0),
     ("compiled backward >= 25x faster per node than reference", "chain_backward",
@@ -37,114 +67,7 @@ TARGETS = [
     ("MLP step >= 3x faster than reference", "mlp_step", "vs reference", 3.0),
     ("MLP step >= 50x faster than micrograd", "mlp_step", "vs micrograd", 50.0),
 ]
-
-
-def _time(seconds):
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def _figure(workload, bench):
-    """The per-unit figure of a row: ns/node, bytes/node or ms/step."""
-    info, median = bench["extra_info"], bench["stats"]["median"]
-    if workload == "chain_memory":
-        return info["bytes_per_node"]
-    if workload == "mlp_step":
-        return median * 1e3
-    return median / info["nodes"] * 1e9
-
-
-def rows_of(data):
-    """One dict per benchmark of the suite, sorted by workload, size and engine."""
-    rows = []
-    for bench in data["benchmarks"]:
-        info = bench.get("extra_info", {})
-        workload = info.get("workload")
-        if workload not in WORKLOADS:
-            continue
-        rows.append({
-            "workload": workload,
-            "engine": info.get("engine", "?"),
-            "nodes": info.get("nodes"),
-            "median": bench["stats"]["median"],
-            "rounds": bench["stats"]["rounds"],
-            "figure": _figure(workload, bench),
-            "check": info.get("check", ""),
-        })
-    order = list(WORKLOADS)
-
-    def key(r):
-        engine = r["engine"]
-        rank = ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER)
-        return order.index(r["workload"]), r["nodes"] or 0, rank, engine
-    rows.sort(key=key)
-    index = {(r["workload"], r["nodes"], r["engine"]): r for r in rows}
-    for r in rows:
-        for other in ("reference", "micrograd"):
-            theirs = index.get((r["workload"], r["nodes"], other))
-            r[f"vs {other}"] = theirs["figure"] / r["figure"] if theirs and r["figure"] else None
-    return rows
-
-
-def _ratio(x):
-    return "" if x is None else f"{x:.3g}x"
-
-
-def table(rows):
-    lines = ["| workload | size | engine | median | per unit | vs reference | vs micrograd "
-             "| rounds | check |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        label, unit = WORKLOADS[r["workload"]]
-        size = f"{r['nodes']:,} nodes" if r["nodes"] else "100 points"
-        median = _time(r["median"])
-        if r["workload"] == "chain_memory":
-            median += " (process)"
-        check = r["check"]
-        if check.startswith("MISMATCH"):
-            check = "**" + check + "**"
-        lines.append(f"| {label} | {size} | {r['engine']} | {median} | "
-                     f"{r['figure']:.4g} {unit} | {_ratio(r['vs reference'])} | "
-                     f"{_ratio(r['vs micrograd'])} | {r['rounds']} | {check} |")
-    return "\n".join(lines)
-
-
-def targets(rows):
-    lines = ["| target | measured | met |", "|---|---|---|"]
-    for text, workload, what, bound in TARGETS:
-        mine = [r for r in rows if r["workload"] == workload and r["engine"] == "fastgrad"]
-        found = []
-        for r in mine:
-            value = r["figure"] if what == "max" else r[what]
-            if value is not None:
-                found.append((r["nodes"], value))
-        if not found:
-            lines.append(f"| {text} | not measured | ? |")
-            continue
-        ok = all(v <= bound if what == "max" else v >= bound for _, v in found)
-        unit = "B/node" if what == "max" else "x"
-        measured = ", ".join(f"{v:.3g} {unit}" + (f" @ {n:,}" if n and len(found) > 1 else "")
-                             for n, v in found)
-        lines.append(f"| {text} | {measured} | {'yes' if ok else '**NO**'} |")
-    return "\n".join(lines)
-
-
-# ---- the tensor workloads (test_tensor.py) ---------------------------------------------------
-
-# workload: (label, unit of the per-step figure, seconds per unit)
-TENSOR_WORKLOADS = {
-    "tensor_pulsar_step": ("pulsar MLP step", "µs/step", 1e-6),
-    "tensor_large_mlp_step": ("large MLP step", "ms/step", 1e-3),
-    "tensor_seed000_grad": ("seed-000 grad call", "µs/call", 1e-6),
-}
-TENSOR_ENGINES = ("fastgrad.grad", "fastgrad.Tensor", "autograd", "torch", "numpy")
-# (column title, engine): the baselines every tensor row is compared with
-TENSOR_BASELINES = (("PyTorch", "torch"), ("autograd", "autograd"), ("numpy floor", "numpy"))
-_BASELINE_NAME = {"torch": "PyTorch", "autograd": "autograd", "numpy": "the numpy floor"}
-
-# (description, workload, baseline engine, kind, bound) for every fastgrad row of the
+# (description, workload, baseline backend, kind, bound) for every fastgrad row of the
 # workload (each dtype): kind "time" asks fastgrad's time / the baseline's <= bound;
 # kind "speedup" asks the baseline's time / fastgrad's >= bound.
 TENSOR_TARGETS = [
@@ -163,64 +86,242 @@ TENSOR_TARGETS = [
 ]
 
 
+# ---- reading the run ----------------------------------------------------------------------------
+
+def _backend(info):
+    return info.get("backend") or info.get("engine") or "?"
+
+
+def _size(info):
+    if info.get("size"):
+        return info["size"]
+    if info.get("nodes"):
+        return f"{info['nodes']:,} nodes"
+    return ""
+
+
+def _versions(info):
+    if isinstance(info.get("versions"), dict):
+        return info["versions"]
+    keys = ("python", "numpy", "fastgrad", "autograd", "torch", "micrograd", "jax")
+    return {k: info[k] for k in keys if k in info}                  # older runs: flat keys
+
+
 def _threads(info):
+    if isinstance(info.get("threads"), str):
+        return info["threads"]
     if "torch_threads" in info:
         return f"torch {info['torch_threads']}"
     blas = info.get("numpy_blas_threads")
     return "" if blas is None else f"BLAS {blas}"
 
 
-def tensor_rows_of(data):
-    """One dict per tensor benchmark, sorted by workload, dtype and engine."""
+def rows_of(data):
+    """The distilled rows of a pytest-benchmark JSON: one dict per (workload, size,
+    dtype, backend), run or not, sorted; ratios filled in."""
     rows = []
-    for bench in data["benchmarks"]:
+    for bench in data.get("benchmarks", []):
         info = bench.get("extra_info", {})
         workload = info.get("workload")
-        if workload not in TENSOR_WORKLOADS:
+        if workload not in WORKLOADS:
             continue
+        label, family, unit, per = WORKLOADS[workload]
         stats = bench["stats"]
+        check = info.get("check", "")
+        row = {
+            "workload": workload, "label": label, "family": family,
+            "size": _size(info), "nodes": info.get("nodes"), "layers": info.get("layers", ""),
+            "dtype": info.get("dtype", "float64"), "backend": _backend(info),
+            "status": "mismatch" if check.startswith("MISMATCH") else "ok",
+            "median_s": stats["median"], "min_s": stats["min"],
+            "rounds": stats["rounds"], "iterations": stats.get("iterations", 1),
+            "unit": unit, "check": check, "note": info.get("note", ""),
+            "versions": _versions(info), "threads": _threads(info),
+        }
+        if workload == "chain_memory":
+            row["per_unit"] = row["per_unit_min"] = info.get("bytes_per_node")
+        else:
+            n = info.get("nodes") if per == "node" else 1
+            row["per_unit"] = row["median_s"] / n * UNIT_SCALE[unit]
+            row["per_unit_min"] = row["min_s"] / n * UNIT_SCALE[unit]
+        rows.append(row)
+    for skipped in data.get("fastgrad_suite", {}).get("rows_not_run", []):
+        workload = skipped.get("workload")
+        if workload not in WORKLOADS:
+            continue
+        label, family, unit, _ = WORKLOADS[workload]
         rows.append({
-            "workload": workload,
-            "engine": info.get("engine", "?"),
-            "dtype": info.get("dtype", ""),
-            "size": info.get("size", ""),
-            "layers": info.get("layers", ""),
-            "median": stats["median"],
-            "rounds": stats["rounds"],
-            "iterations": stats.get("iterations", bench.get("options", {}).get("iterations", 1)),
-            "threads": _threads(info),
-            "check": info.get("check", ""),
+            "workload": workload, "label": label, "family": family,
+            "size": skipped.get("size", ""), "nodes": skipped.get("nodes"),
+            "layers": skipped.get("layers", ""), "dtype": skipped.get("dtype", "float64"),
+            "backend": skipped.get("backend", "?"),
+            "status": "error" if skipped.get("kind") == "error" else "not run",
+            "kind": skipped.get("kind", ""), "reason": skipped.get("reason", ""),
+            "unit": unit,
         })
-    order = list(TENSOR_WORKLOADS)
-
-    def key(r):
-        engine = r["engine"]
-        rank = TENSOR_ENGINES.index(engine) if engine in TENSOR_ENGINES else len(TENSOR_ENGINES)
-        return order.index(r["workload"]), r["dtype"] != "float64", r["dtype"], rank, engine
-    rows.sort(key=key)
-    index = {(r["workload"], r["dtype"], r["engine"]): r for r in rows}
-    for r in rows:
-        for _, other in TENSOR_BASELINES:
-            theirs = index.get((r["workload"], r["dtype"], other))
-            r[f"vs {other}"] = theirs["median"] / r["median"] if theirs and r["median"] else None
+    _sort(rows)
+    _ratios(rows)
     return rows
 
 
-def tensor_table(rows):
-    titles = " | ".join(f"vs {title}" for title, _ in TENSOR_BASELINES)
-    lines = [f"| workload | size | dtype | engine | median | {titles} | rounds x steps "
-             "| threads | check |",
-             "|---|---|---|---|---:|" + "---:|" * len(TENSOR_BASELINES) + "---:|---|---|"]
+def _sort(rows):
+    order = list(WORKLOADS)
+
+    def key(r):
+        names = SCALAR_BACKENDS if r["family"] == "scalar" else TENSOR_BACKENDS
+        rank = names.index(r["backend"]) if r["backend"] in names else len(names)
+        return (order.index(r["workload"]), r["nodes"] or 0, r["dtype"] != "float64",
+                r["dtype"], rank, r["backend"])
+    rows.sort(key=key)
+
+
+def _group(r):
+    return r["workload"], r["size"], r["dtype"]
+
+
+def _ratios(rows):
+    ran = {(_group(r), r["backend"]): r for r in rows if "median_s" in r}
     for r in rows:
-        label, unit, scale = TENSOR_WORKLOADS[r["workload"]]
+        if "median_s" not in r:
+            continue
+        figure = "per_unit" if r["workload"] == "chain_memory" else "median_s"
+        base = ran.get((_group(r), BASELINE.get(r["workload"], "fastgrad")))
+        r["baseline"] = BASELINE.get(r["workload"], "fastgrad")
+        r["x_fastgrad"] = (r[figure] / base[figure]
+                           if base and base.get(figure) and r.get(figure) is not None else None)
+        r["x_fastgrad_min"] = (r["min_s"] / base["min_s"]
+                               if base and figure == "median_s" and base["min_s"] else None)
+        vs = SCALAR_VS if r["family"] == "scalar" else TENSOR_VS
+        r["vs"] = {}
+        for _, other in vs:
+            theirs = ran.get((_group(r), other))
+            r["vs"][other] = (theirs[figure] / r[figure]
+                              if theirs and r.get(figure) and theirs.get(figure) is not None
+                              else None)
+
+
+# ---- markdown --------------------------------------------------------------------------------
+
+def _time(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _num(x):
+    """4 significant digits, without exponents below 1e7."""
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+
+
+def _ratio(x):
+    if x is None:
+        return ""
+    return f"{x:,.0f}x" if x >= 1e3 else f"{x:.3g}x"
+
+
+_ERR = re.compile(r"vs ([\w.]+):? ([0-9.]+e[+-]\d+)")
+
+
+def _short_check(check):
+    """``ok, 4 others, worst 2.8e-13 (tol 1e-09)`` from the suite's long verdicts."""
+    if check.startswith("MISMATCH"):
+        return "**" + check + "**"
+    prefix = ""
+    if check.startswith("grads") and "; " in check:       # "grads float64; ok ..."
+        prefix, check = check.split("; ", 1)
+        prefix += "; "
+    errors = [float(e) for _, e in _ERR.findall(check)]
+    tol = re.search(r"tol ([0-9e./+-]+)", check)
+    if not check.startswith("ok") or not errors:
+        return prefix + check
+    others = [n for n, _ in _ERR.findall(check)]
+    whom = others[0] if len(others) == 1 else f"{len(others)} others"
+    return (f"{prefix}ok vs {whom}, worst {max(errors):.1e}"
+            + (f" (tol {tol.group(1)})" if tol else ""))
+
+
+def _notes_index(rows):
+    """Footnote number per distinct reason of the rows not run, in order of appearance."""
+    index = {}
+    for r in rows:
+        if r["status"] in ("not run", "error") and r["reason"] not in index:
+            index[r["reason"]] = len(index) + 1
+    return index
+
+
+def _not_run_cells(r, index, ncols):
+    n = index[r["reason"]]
+    what = "error" if r["status"] == "error" else "not run"
+    return ["—"] * ncols, f"{what} [{n}]"
+
+
+def scalar_table(rows, index):
+    vs_titles = " | ".join(f"vs {t}" for t, _ in SCALAR_VS)
+    lines = [f"| workload | size | backend | median | min | per unit (median / min) "
+             f"| x fastgrad | {vs_titles} | rounds | threads | check |",
+             "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(SCALAR_VS) + "---:|---|---|"]
+    for r in rows:
+        head = f"| {r['label']} | {r['size']} | {r['backend']} |"
+        if "median_s" not in r:
+            cells, check = _not_run_cells(r, index, 5 + len(SCALAR_VS))
+            lines.append(f"{head} {' | '.join(cells)} | | {check} |")
+            continue
+        if r["workload"] == "chain_memory":
+            median = f"{_time(r['median_s'])} (process)"
+            minimum = ""
+            per = f"{_num(r['per_unit'])} {r['unit']}"
+        else:
+            median, minimum = _time(r["median_s"]), _time(r["min_s"])
+            per = f"{_num(r['per_unit'])} / {_num(r['per_unit_min'])} {r['unit']}"
+        ratios = " | ".join(_ratio(r["vs"][o]) for _, o in SCALAR_VS)
+        rounds = f"{r['rounds']}" + (f" x {r['iterations']}" if r["iterations"] > 1 else "")
+        lines.append(f"{head} {median} | {minimum} | {per} | {_ratio(r['x_fastgrad'])} | "
+                     f"{ratios} | {rounds} | {r['threads']} | {_short_check(r['check'])} |")
+    return "\n".join(lines)
+
+
+def tensor_table(rows, index):
+    vs_titles = " | ".join(f"vs {t}" for t, _ in TENSOR_VS)
+    lines = [f"| workload | size | dtype | backend | median | min | x fastgrad | {vs_titles} "
+             "| rounds x steps | threads | check |",
+             "|---|---|---|---|---:|---:|---:|" + "---:|" * len(TENSOR_VS) + "---:|---|---|"]
+    for r in rows:
         size = r["size"] + (f", {r['layers']}" if r["layers"] else "")
-        check = r["check"]
-        if check.startswith("MISMATCH"):
-            check = "**" + check + "**"
-        ratios = " | ".join(_ratio(r[f"vs {other}"]) for _, other in TENSOR_BASELINES)
-        lines.append(f"| {label} | {size} | {r['dtype']} | {r['engine']} | "
-                     f"{r['median'] / scale:.4g} {unit} | {ratios} | "
-                     f"{r['rounds']} x {r['iterations']} | {r['threads']} | {check} |")
+        head = f"| {r['label']} | {size} | {r['dtype']} | {r['backend']} |"
+        if "median_s" not in r:
+            cells, check = _not_run_cells(r, index, 4 + len(TENSOR_VS))
+            lines.append(f"{head} {' | '.join(cells)} | | {check} |")
+            continue
+        scale = UNIT_SCALE[r["unit"]]
+        ratios = " | ".join(_ratio(r["vs"][o]) for _, o in TENSOR_VS)
+        mark = "" if r["backend"] != r["baseline"] else " (baseline)"
+        lines.append(f"| {r['label']} | {size} | {r['dtype']} | {r['backend']}{mark} | "
+                     f"{_num(r['median_s'] * scale)} {r['unit']} | "
+                     f"{_num(r['min_s'] * scale)} {r['unit']} | {_ratio(r['x_fastgrad'])} | "
+                     f"{ratios} | {r['rounds']} x {r['iterations']} | {r['threads']} | "
+                     f"{_short_check(r['check'])} |")
+    return "\n".join(lines)
+
+
+def targets(rows):
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for text, workload, what, bound in TARGETS:
+        found = []
+        for r in rows:
+            if r["workload"] != workload or r["backend"] != "fastgrad" or "median_s" not in r:
+                continue
+            value = r["per_unit"] if what == "max" else r["vs"].get(what[3:])
+            if value is not None:
+                found.append((r["nodes"], value))
+        if not found:
+            lines.append(f"| {text} | not measured | ? |")
+            continue
+        ok = all(v <= bound if what == "max" else v >= bound for _, v in found)
+        unit = "B/node" if what == "max" else "x"
+        measured = ", ".join(f"{v:.3g} {unit}" + (f" @ {n:,}" if n and len(found) > 1 else "")
+                             for n, v in found)
+        lines.append(f"| {text} | {measured} | {'yes' if ok else '**NO**'} |")
     return "\n".join(lines)
 
 
@@ -228,19 +329,20 @@ def tensor_targets(rows):
     lines = ["| target | measured (each fastgrad row) | met |", "|---|---|---|"]
     for text, workload, other, kind, bound in TENSOR_TARGETS:
         found = []
+        dtypes = {x["dtype"] for x in rows if x["workload"] == workload and "median_s" in x}
         for r in rows:
-            if r["workload"] != workload or not r["engine"].startswith("fastgrad"):
+            if (r["workload"] != workload or not r["backend"].startswith("fastgrad")
+                    or "median_s" not in r):
                 continue
-            speedup = r[f"vs {other}"]
+            speedup = r["vs"].get(other)
             if speedup is None:
                 continue
             ok = speedup >= bound if kind == "speedup" else 1.0 / speedup <= bound
             shown = f"{speedup:.3g}x faster" if kind == "speedup" else f"{1.0 / speedup:.3g}x"
-            dtypes = {x["dtype"] for x in rows if x["workload"] == workload}
-            where = r["engine"] + (f" {r['dtype']}" if len(dtypes) > 1 else "")
+            where = r["backend"] + (f" {r['dtype']}" if len(dtypes) > 1 else "")
             found.append((f"{where}: {shown}", ok))
         if not found:
-            ran = any(r["workload"] == workload for r in rows)
+            ran = any(r["workload"] == workload and "median_s" in r for r in rows)
             why = f" (no fastgrad row or no row of {_BASELINE_NAME[other]})" if ran else ""
             lines.append(f"| {text} | not measured{why} | ? |")
             continue
@@ -250,40 +352,225 @@ def tensor_targets(rows):
     return "\n".join(lines)
 
 
-def main(argv):
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        print("usage: python benchmarks/report.py BENCHMARK.json", file=sys.stderr)
-        return 2
-    with open(argv[1]) as f:
+def _context_lines(data, rows):
+    ctx = data.get("fastgrad_suite", {}).get("context", {})
+    libs = ctx.get("libraries", {})
+    shown = ", ".join(f"{k} {v}" for k, v in libs.items() if v) or "?"
+    missing = ", ".join(k for k, v in libs.items() if not v)
+    env = ", ".join(f"{k}={v}" for k, v in ctx.get("environment", {}).items() if v)
+    threads = {}
+    for r in rows:
+        if r.get("threads"):
+            threads.setdefault(r["backend"], r["threads"])
+    lines = [f"- libraries: {shown}" + (f" (not installed: {missing})" if missing else "")]
+    if ctx:
+        lines.append(f"- {ctx.get('cpu_count', '?')} cores; numpy BLAS threads "
+                     f"{ctx.get('numpy_blas_threads', '?')}; torch threads "
+                     f"{ctx.get('torch_threads', '?')} (interop "
+                     f"{ctx.get('torch_interop_threads', '?')}); environment: {env or 'none set'}")
+    if threads:
+        lines.append("- threads per backend: " + "; ".join(f"{b}: {t}"
+                                                           for b, t in threads.items()))
+    return lines
+
+
+def markdown(data, rows):
+    machine = data.get("machine_info", {})
+    cpu = machine.get("cpu", {}).get("brand_raw", machine.get("machine", "?"))
+    ctx = data.get("fastgrad_suite", {}).get("context", {})
+    pause = ctx.get("pause_between_samples_s")
+    method = ("All backends of a workload are timed interleaved, round by round, after "
+              "warm-up" + (f", with gc.collect() and a {pause * 1e3:.0f} ms pause before each "
+                           "sample" if pause else "") + ". " if ctx else
+              "(An older run: backends timed one after the other.) ")
+    header = (f"Python {machine.get('python_version', '?')} on {cpu}; "
+              f"{data.get('datetime', '?')}. " + method + "Median and min of the samples; "
+              "`x fastgrad`: this row's time / the baseline's (above 1: slower than "
+              "fastgrad); `vs X`: X's figure / this row's (above 1: this row is faster).")
+    index = _notes_index(rows)
+    scalar = [r for r in rows if r["family"] == "scalar"]
+    tensor = [r for r in rows if r["family"] == "tensor"]
+    out = []
+    if scalar:
+        out += ["## Scalar workloads", "", header, "",
+                "Baseline: `fastgrad` (the `Value` engine). Memory rows: `x fastgrad` and "
+                "`vs` compare bytes per node; their time is the whole probe process.", "",
+                scalar_table(scalar, index), "", "### Targets (compiled engine)", "",
+                targets(scalar), ""]
+    if tensor:
+        out += ["## Tensor workloads", "", header, "",
+                "Baseline: `fastgrad.Tensor` for the training steps, `fastgrad.grad` for the "
+                "seed-000 call.", "", tensor_table(tensor, index), "",
+                "### Targets (tensor engine)", "", tensor_targets(tensor), ""]
+    if index:
+        out += ["## Rows not run", ""]
+        for reason, n in index.items():
+            who = sorted({f"{r['backend']} ({r['label']})" for r in rows
+                          if r.get("reason") == reason},
+                         key=lambda s: s)
+            lines = reason.strip().splitlines()
+            if len(lines) > 2 and "Traceback" in lines[1]:      # an error: its last line
+                text = f"{lines[0]} {lines[-1].strip()} (traceback in results.json)"
+            else:
+                text = " ".join(lines)
+            if len(text) > 600:
+                text = text[:600] + " ..."
+            out.append(f"{n}. {text} — {', '.join(who)}")
+        out.append("")
+    out += ["## Versions and threads", ""] + _context_lines(data, rows) + [""]
+    return "\n".join(out)
+
+
+# ---- results.json ----------------------------------------------------------------------------
+
+def distilled(data, rows, source):
+    keep = ("workload", "label", "size", "nodes", "layers", "dtype", "backend", "status",
+            "kind", "reason", "median_s", "min_s", "rounds", "iterations", "unit", "per_unit",
+            "per_unit_min", "baseline", "x_fastgrad", "x_fastgrad_min", "vs", "check", "note",
+            "versions", "threads")
+    out = []
+    for r in rows:
+        d = {k: r[k] for k in keep if k in r}
+        if "vs" in d:
+            d["vs"] = {f"speedup_vs_{k}": v for k, v in d["vs"].items()}
+        out.append(d)
+    return {
+        "source": str(source),
+        "datetime": data.get("datetime"),
+        "machine": data.get("machine_info", {}),
+        "context": data.get("fastgrad_suite", {}).get("context", {}),
+        "ratios": {"x_fastgrad": "this row's median time / the baseline's (same run, workload, "
+                                 "size, dtype); for chain_memory bytes per node",
+                   "speedup_vs_X": "X's median figure / this row's"},
+        "rows": out,
+    }
+
+
+# ---- ratios.png ------------------------------------------------------------------------------
+
+COLORS = {"fastgrad.grad": "#1f77b4", "fastgrad.Tensor": "#1f77b4", "reference": "#9467bd",
+          "micrograd": "#8c564b", "autograd": "#ff7f0e", "torch": "#d62728", "jax": "#2ca02c",
+          "numpy": "#7f7f7f"}
+
+
+def _short_size(r):
+    if r["nodes"]:
+        n = r["nodes"]
+        return f"{n // 1000}k nodes" if n % 1000 == 0 else f"{n:,} nodes"
+    text = r["size"]
+    return text + (f" {r['dtype']}" if r["family"] == "tensor" and r["dtype"] != "float64"
+                   else "")
+
+
+def plot(rows, path):
+    """Bar chart of ``x fastgrad`` per workload (log scale); False if matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = []
+    for family, names, title in (
+            ("scalar", SCALAR_BACKENDS, "Scalar workloads: time / fastgrad (Value)'s"),
+            ("tensor", TENSOR_BACKENDS,
+             "Tensor workloads: time / fastgrad.Tensor's (seed-000: / fastgrad.grad's)")):
+        timed = [r for r in rows if r["family"] == family and r.get("x_fastgrad")
+                 and r["workload"] != "chain_memory"]
+        if not timed:
+            continue
+        groups = []
+        for r in timed:
+            if _group(r) not in groups:
+                groups.append(_group(r))
+        backends = [b for b in names if any(r["backend"] == b and r["backend"] != r["baseline"]
+                                            for r in timed)]
+        panels.append((title, groups, backends, timed))
+    if not panels:
+        return True
+    fig, axes = plt.subplots(len(panels), 1, figsize=(15, 5.2 * len(panels)), squeeze=False)
+    for ax, (title, groups, backends, timed) in zip(axes[:, 0], panels):
+        by = {(_group(r), r["backend"]): r for r in timed}
+        width = 0.8 / max(len(backends), 1)
+        placed = {b: ([], []) for b in backends}
+        for i, g in enumerate(groups):                  # the bars of a group side by side
+            present = [b for b in backends
+                       if (g, b) in by and by[(g, b)]["backend"] != by[(g, b)]["baseline"]]
+            for j, b in enumerate(present):
+                placed[b][0].append(i + (j - (len(present) - 1) / 2) * width)
+                placed[b][1].append(by[(g, b)]["x_fastgrad"])
+        for b in backends:
+            xs, ys = placed[b]
+            # bars start at the baseline (1): up is slower than fastgrad, down is faster
+            bars = ax.bar(xs, [y - 1.0 for y in ys], width, bottom=1.0, label=b,
+                          color=COLORS.get(b), hatch="//" if b == "fastgrad.grad" else None,
+                          edgecolor="white")
+            for bar, y in zip(bars, ys):
+                ax.annotate(_ratio(y), (bar.get_x() + bar.get_width() / 2, y),
+                            ha="center", va="bottom" if y >= 1 else "top", fontsize=7,
+                            xytext=(0, 2 if y >= 1 else -2), textcoords="offset points")
+        ax.axhline(1.0, color="black", lw=1, label="fastgrad = 1")
+        ax.set_yscale("log")
+        labels = []
+        for g in groups:
+            r = next(r for r in timed if _group(r) == g)
+            labels.append(f"{r['label']}\n{_short_size(r)}")
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ymin = min(min(r["x_fastgrad"] for r in timed), 1.0)
+        ymax = max(max(r["x_fastgrad"] for r in timed), 1.0)
+        ax.set_ylim(ymin / 2.5, ymax * 3)
+        ax.set_ylabel("time / fastgrad's (log; above 1 = slower)")
+        ax.set_title(title, fontsize=11)
+        ax.grid(axis="y", which="major", alpha=0.3)
+        ax.legend(fontsize=8, ncol=len(backends) + 1, loc="upper left")
+    fig.text(0.01, 0.005, "Medians of interleaved samples in one run. A missing bar: the row "
+             "was not run (see results.md). Memory rows are not times and are left out.",
+             fontsize=8)
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description="Tables, results.json and ratios.png from a pytest-benchmark JSON of "
+                    "fastgrad's benchmark suite.")
+    parser.add_argument("json", help="the file written by --benchmark-json")
+    parser.add_argument("--out", default=str(DEFAULT_OUT),
+                        help="output folder (default: benchmarks/results/)")
+    parser.add_argument("--no-plot", action="store_true", help="skip ratios.png")
+    args = parser.parse_args(argv)
+    with open(args.json) as f:
         data = json.load(f)
     rows = rows_of(data)
-    trows = tensor_rows_of(data)
-    if not rows and not trows:
-        print(f"{argv[1]}: no benchmarks of this suite (no extra_info['workload'])",
+    if not any("median_s" in r for r in rows):
+        print(f"{args.json}: no benchmarks of this suite (no extra_info['workload'])",
               file=sys.stderr)
         return 1
-    machine = data.get("machine_info", {})
-    header = (f"Python {machine.get('python_version', '?')} on "
-              f"{machine.get('cpu', {}).get('brand_raw', machine.get('machine', '?'))}; "
-              "median of the rounds; ratios: that engine's figure / this row's (above 1 is "
-              "better).\n")
-    if rows:
-        print(f"## fastgrad scalar benchmarks ({data.get('datetime', '?')})\n")
-        print(header)
-        print(table(rows))
-        print("\n### Targets (compiled engine)\n")
-        print(targets(rows))
-    if trows:
-        if rows:
-            print()
-        print(f"## fastgrad tensor benchmarks ({data.get('datetime', '?')})\n")
-        print(header)
-        print(tensor_table(trows))
-        print("\n### Targets (tensor engine)\n")
-        print(tensor_targets(trows))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(data, rows)
+    (out / "results.md").write_text(text)
+    with open(out / "results.json", "w") as f:
+        json.dump(distilled(data, rows, args.json), f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(text)
+    written = [out / "results.json", out / "results.md"]
+    if not args.no_plot:
+        if plot(rows, out / "ratios.png"):
+            written.append(out / "ratios.png")
+        else:
+            print("matplotlib is not installed: pip install matplotlib to draw ratios.png "
+                  "(results.json and results.md were written)", file=sys.stderr)
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """Resident memory per node of one engine, measured in a fresh interpreter.
 
-Usage: ``python benchmarks/rss_probe.py ENGINE NODES``. Builds a small chain first and
+Usage: ``python -m benchmarks.rss_probe ENGINE NODES`` (or ``python
+benchmarks/rss_probe.py ENGINE NODES``). Builds a small chain first and
 drops it (warming the allocators and the engine's own buffers), then reads the resident
 set size, builds a chain of NODES nodes, reads it again while the chain is alive, and
 prints one JSON object on the last line of stdout. Exit status 3 if the engine cannot
@@ -11,7 +12,11 @@ import json
 import os
 import sys
 
-import engines
+if __package__:
+    from . import engines
+else:                                   # run as a file: the package is one folder up
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from benchmarks import engines
 
 WARMUP_NODES = 3_000
 
@@ -33,6 +38,9 @@ def main(argv):
     except engines.EngineUnavailable as exc:
         print(exc, file=sys.stderr)
         return 3
+    if engine.kind != "graph":
+        print(f"{name} builds no graph that outlives a call", file=sys.stderr)
+        return 3
     repeats = nodes // engines.NODES_PER_REPEAT
     nodes = repeats * engines.NODES_PER_REPEAT
 
@@ -50,7 +58,7 @@ def main(argv):
         "rss_before": before,
         "rss_after": after,
         "bytes_per_node": (after - before) / nodes,
-        "root_data": float(root.data),
+        "root_data": engine.item(root),
     }
     if name == "fastgrad":                      # what the compiled tape has allocated
         import fastgrad

@@ -1,6 +1,7 @@
 """The tensor workloads and their backends: one step of each, written once per backend.
 
-Three workloads, each run by every backend that can be imported:
+Three workloads, each run by every backend that can be imported and makes sense for it
+(``not_applicable`` gives the reason for the rows that are not run):
 
 ``pulsar``
     One SGD step (lr 0.01) of the 8-25-10-2 tanh MLP of the pulsar notebook (seed 001):
@@ -19,31 +20,54 @@ Three workloads, each run by every backend that can be imported:
 The backends:
 
 ``fastgrad.grad``   ``fastgrad.grad`` over a list of arrays, code against ``fastgrad.numpy``
-``fastgrad.Tensor`` ``fastgrad.Tensor`` parameters, ``backward()``, SGD on ``.data``
+``fastgrad.Tensor`` ``fastgrad.Tensor`` parameters (or leaves), ``backward()``
+``reference``,      the scalar engines: not run here (no array type; ``not_applicable``)
+``micrograd``
 ``autograd``        HIPS autograd: the same code as ``fastgrad.grad``, on ``autograd.numpy``
 ``torch``           PyTorch eager, float64 or float32 tensors, ``backward()``
+``jax``             JAX: the same code on ``jax.numpy``, the whole step under ``jax.jit``
+                    (compiled in the warm-up), float64 enabled (``jax_enable_x64``); every
+                    timed call waits for its results (``block_until_ready``)
 ``numpy``           the forward and backward pass written out by hand: no autodiff (the floor)
+
+The JAX backend has not been run by its authors (JAX was not installed where the suite
+was written): its rows are cross-checked like every other row, so a wrong JAX figure
+fails the run instead of entering a table.
 
 Each backend of a training workload is a class whose ``step(out=None)`` runs one step on
 the next batch; given a dict ``out``, the step also leaves its loss and gradients in it
 (as ndarrays) for the cross-check, so the code that is checked is the code that is
 timed. A backend that cannot be imported raises ``engines.EngineUnavailable``.
 """
-import ctypes
-import glob
 import os
-import platform
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from engines import EngineUnavailable
+from .engines import EngineUnavailable
 
 HERE = Path(__file__).resolve().parent
 
 #: display order in the report, and the order of the pytest parameters
-BACKENDS = ("fastgrad.grad", "fastgrad.Tensor", "autograd", "torch", "numpy")
+BACKENDS = ("fastgrad.grad", "fastgrad.Tensor", "reference", "micrograd", "autograd", "torch",
+            "jax", "numpy")
+
+_SCALAR_ENGINE = ("N/A: a scalar engine (one graph node per float operation, no array "
+                  "type); {why}")
+_NOT_APPLICABLE = {
+    ("tensor_pulsar_step", "scalar"): "its cost on a scalar graph of this size (~1e5 "
+                                      "nodes a step) is what the MLP step row measures",
+    ("tensor_large_mlp_step", "scalar"): "one step is ~7e8 scalar nodes (784-512-512-10 on "
+                                         "512 rows)",
+    ("tensor_seed000_grad", "scalar"): "the call takes and returns arrays",
+}
+
+
+def not_applicable(workload, name):
+    """The reason backend ``name`` does not run tensor ``workload``, or None."""
+    if name in ("reference", "micrograd"):
+        return _SCALAR_ENGINE.format(name=name, why=_NOT_APPLICABLE[(workload, "scalar")])
+    return None
 
 # ---- what a backend needs: the modules, or the reason they are missing --------------------
 
@@ -78,6 +102,34 @@ def _import_fastgrad():
     return fastgrad, fnp
 
 
+def _import_jax():
+    """jax and jax.numpy with float64 enabled (the other backends' float64 rows are float64;
+    the float32 rows pass float32 arrays, which stay float32)."""
+    os.environ.setdefault("JAX_ENABLE_X64", "1")        # read when jax is first imported
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"JAX is not installed: pip install jax to add it to the comparison ({exc})"
+        ) from exc
+    jax.config.update("jax_enable_x64", True)
+    if jnp.zeros(1, dtype=jnp.float64).dtype != np.float64:
+        raise EngineUnavailable("JAX is installed but float64 could not be enabled "
+                                "(jax_enable_x64); set JAX_ENABLE_X64=1")
+    return jax, jnp
+
+
+def _ready(jax, tree):
+    """Wait until JAX has computed ``tree`` (its dispatch is asynchronous)."""
+    wait = getattr(jax, "block_until_ready", None)
+    if wait is not None:
+        return wait(tree)
+    for leaf in jax.tree_util.tree_leaves(tree):
+        leaf.block_until_ready()
+    return tree
+
+
 def require(name):
     """Raise ``EngineUnavailable`` (with the reason) unless backend ``name`` can run."""
     if name.startswith("fastgrad"):
@@ -86,62 +138,13 @@ def require(name):
         _import_autograd()
     elif name == "torch":
         _import_torch()
+    elif name == "jax":
+        _import_jax()
+    elif name in ("reference", "micrograd"):
+        from . import engines
+        engines.load(name)
     elif name != "numpy":
         raise ValueError(f"unknown backend {name!r}")
-
-
-def blas_threads():
-    """Threads of numpy's OpenBLAS (from the library itself), or the environment's setting."""
-    for path in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                       "openblas_get_num_threads64_", "openblas_get_num_threads"):
-            if hasattr(lib, symbol):
-                return int(getattr(lib, symbol)())
-    return os.environ.get("OPENBLAS_NUM_THREADS", "?")
-
-
-def environment(name):
-    """Versions and thread counts that matter to backend ``name``, for ``extra_info``."""
-    info = {"python": platform.python_version(), "numpy": np.__version__,
-            "numpy_blas_threads": blas_threads()}
-    if name.startswith("fastgrad"):
-        import fastgrad
-        info["fastgrad"] = fastgrad.__version__
-    elif name == "autograd":
-        info["autograd"] = metadata.version("autograd")
-    elif name == "torch":
-        torch = _import_torch()
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        info["torch_interop_threads"] = torch.get_num_interop_threads()
-    return info
-
-
-def relative_error(a, b):
-    """``max|a - b| / max(max|a|, max|b|)``: 0 for equal arrays, inf for a nan."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
-    diff = np.max(np.abs(a - b), initial=0.0)
-    if not np.isfinite(diff) or not np.isfinite(scale):
-        return float("inf")
-    return 0.0 if diff == 0.0 else float(diff / scale)
-
-
-def worst(pairs):
-    """Largest ``relative_error`` over ``(label, a, b)`` triples, and its label."""
-    worst_err, where = 0.0, ""
-    for label, a, b in pairs:
-        err = relative_error(a, b)
-        if not err <= worst_err:
-            worst_err, where = err, label
-    return worst_err, where
 
 
 # ====================================================================================
@@ -319,6 +322,36 @@ class PulsarTorch:
         return [t.detach().numpy().copy() for t in self.params]
 
 
+class PulsarJax:
+    """JAX: ``value_and_grad`` of the same loss on ``jax.numpy`` and the SGD update, the
+    whole step one ``jax.jit`` function; the batch is indexed in numpy, as for the others."""
+
+    def __init__(self, problem):
+        jax, jnp = _import_jax()
+        self.jax = jax
+        self.X, self.Y = problem.X, problem.Y
+        self.batch = _Cycle(problem.batches)
+        self.weights = [jnp.asarray(w) for w in problem.copy_weights()]
+        vg = jax.value_and_grad(pulsar_mse(jnp))
+
+        def step(weights, X, Y):
+            loss, grads = vg(weights, X, Y)
+            return [w - PULSAR_LR * g for w, g in zip(weights, grads)], loss, grads
+        self._step = jax.jit(step)
+
+    def step(self, out=None):
+        idx = self.batch.next()
+        weights, loss, grads = _ready(self.jax, self._step(self.weights, self.X[idx],
+                                                           self.Y[idx]))
+        self.weights = weights
+        if out is not None:
+            out["loss"] = float(loss)
+            out["grads"] = [np.asarray(g) for g in grads]
+
+    def current_weights(self):
+        return [np.asarray(w) for w in self.weights]
+
+
 class PulsarNumpy:
     """The floor: the forward and backward pass written out in numpy, updates in place."""
 
@@ -365,9 +398,11 @@ def pulsar_backend(name, problem):
         return PulsarFunctional(problem, autograd.grad, anp)
     if name == "torch":
         return PulsarTorch(problem)
+    if name == "jax":
+        return PulsarJax(problem)
     if name == "numpy":
         return PulsarNumpy(problem)
-    raise ValueError(f"unknown backend {name!r}")
+    raise ValueError(f"backend {name!r} does not run the pulsar step")
 
 
 # ====================================================================================
@@ -457,12 +492,19 @@ class LargeTorch:
                 t.grad = None
 
 
-def large_xent(anp):
-    """Mean cross-entropy of the MLP's logits, written against ``autograd.numpy``."""
+def large_xent(anp, relu=None):
+    """Mean cross-entropy of the MLP's logits, written against a numpy module
+    (``autograd.numpy``, ``jax.numpy``, ``fastgrad.numpy``). ``relu`` defaults to
+    ``anp.maximum(z, 0.0)``; ``fastgrad.numpy`` has no ``maximum``, so fastgrad passes
+    ``fastgrad.relu``."""
+    if relu is None:
+        def relu(z):
+            return anp.maximum(z, 0.0)
+
     def loss(weights, X, labels):
         h = X
         for k in range(0, len(weights) - 2, 2):
-            h = anp.maximum(h @ weights[k] + weights[k + 1], 0.0)
+            h = relu(h @ weights[k] + weights[k + 1])
         z = h @ weights[-2] + weights[-1]
         shifted = z - anp.max(z, axis=1, keepdims=True)
         log_p = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
@@ -470,14 +512,14 @@ def large_xent(anp):
     return loss
 
 
-class LargeAutograd:
-    """HIPS autograd: ``value_and_grad`` of the loss above, a new list ``w - lr * g``."""
+class LargeFunctional:
+    """``value_and_grad`` of the loss above and a new list ``w - lr * g``: autograd's idiom,
+    for HIPS autograd and ``fastgrad.value_and_grad`` (``vg`` is the one to use)."""
 
-    def __init__(self, problem):
-        autograd, anp = _import_autograd()
+    def __init__(self, problem, vg):
         self.X, self.labels = problem.X, problem.labels
         self.weights = problem.copy_weights()
-        self.vg = autograd.value_and_grad(large_xent(anp))
+        self.vg = vg
 
     def step(self, out=None):
         loss, grads = self.vg(self.weights, self.X, self.labels)
@@ -485,6 +527,31 @@ class LargeAutograd:
             out["loss"] = float(loss)
             out["grads"] = [np.array(g) for g in grads]
         self.weights = [w - LARGE_LR * g for w, g in zip(self.weights, grads)]
+
+
+class LargeJax:
+    """JAX: ``value_and_grad`` of the same loss on ``jax.numpy`` and the SGD update under
+    one ``jax.jit``; the batch and labels are put on the device once, as PyTorch's are."""
+
+    def __init__(self, problem):
+        jax, jnp = _import_jax()
+        self.jax = jax
+        self.X = jnp.asarray(problem.X)
+        labels = problem.labels
+        self.weights = [jnp.asarray(w) for w in problem.copy_weights()]
+        vg = jax.value_and_grad(large_xent(jnp))
+
+        def step(weights, X):
+            loss, grads = vg(weights, X, labels)        # labels: a constant of the program
+            return [w - LARGE_LR * g for w, g in zip(weights, grads)], loss, grads
+        self._step = jax.jit(step)
+
+    def step(self, out=None):
+        weights, loss, grads = _ready(self.jax, self._step(self.weights, self.X))
+        self.weights = weights
+        if out is not None:
+            out["loss"] = float(loss)
+            out["grads"] = [np.asarray(g) for g in grads]
 
 
 class LargeNumpy:
@@ -523,12 +590,19 @@ class LargeNumpy:
 
 def large_backend(name, problem):
     """A fresh backend ``name`` at the problem's weights."""
+    if name == "fastgrad.grad":
+        fastgrad, fnp = _import_fastgrad()
+        return LargeFunctional(problem, fastgrad.value_and_grad(large_xent(fnp,
+                                                                           fastgrad.relu)))
     if name == "fastgrad.Tensor":
         return LargeTensor(problem)
     if name == "torch":
         return LargeTorch(problem)
     if name == "autograd":
-        return LargeAutograd(problem)
+        autograd, anp = _import_autograd()
+        return LargeFunctional(problem, autograd.value_and_grad(large_xent(anp)))
+    if name == "jax":
+        return LargeJax(problem)
     if name == "numpy":
         return LargeNumpy(problem)
     raise ValueError(f"backend {name!r} does not run the large MLP")
@@ -580,10 +654,46 @@ def seed000_backend(name):
         fastgrad, fnp = _import_fastgrad()
         loss = seed000_mse(fnp)
         return fastgrad.grad(loss), fastgrad.value_and_grad(loss)
+    if name == "fastgrad.Tensor":
+        fastgrad, _ = _import_fastgrad()
+        Tensor = fastgrad.Tensor
+
+        def run(args):
+            # fresh leaves over the caller's arrays, as grad() wraps them
+            leaves = [Tensor(a, requires_grad=True) for a in args]
+            x, w1, w1b, w2, w2b, y = leaves
+            hidden = 2 * (w1 @ x + w1b)
+            y_hat = 2 * (w2 @ hidden + w2b)
+            loss = ((y - y_hat) ** 2).mean()
+            loss.backward()
+            return loss, [t.grad for t in leaves]
+
+        def grad(args):
+            return run(args)[1]
+
+        def value_and_grad(args):
+            loss, grads = run(args)
+            return loss.item(), grads
+
+        return grad, value_and_grad
     if name == "autograd":
         autograd, anp = _import_autograd()
         loss = seed000_mse(anp)
         return autograd.grad(loss), autograd.value_and_grad(loss)
+    if name == "jax":
+        jax, jnp = _import_jax()
+        loss = seed000_mse(jnp)
+        jit_grad = jax.jit(jax.grad(loss))
+        jit_vg = jax.jit(jax.value_and_grad(loss))
+
+        def grad(args):
+            return _ready(jax, jit_grad(args))
+
+        def value_and_grad(args):
+            value, grads = _ready(jax, jit_vg(args))
+            return float(value), [np.asarray(g) for g in grads]
+
+        return grad, value_and_grad
     if name == "torch":
         torch = _import_torch()
         from_numpy, autograd_grad, tmean = torch.from_numpy, torch.autograd.grad, torch.mean

@@ -1,89 +1,79 @@
-"""Workload 3: micrograd's demo MLP on two moons, one SGD step per round, every engine.
+"""Workload 3: micrograd's demo MLP on two moons, one SGD step per sample, every engine.
 
-Before timing, each engine's first step from the seeded weights is compared with the
-other engines' (loss and every parameter after the update): fastgrad against the
-reference to 1e-12 relative, micrograd against either to 1e-9. The outcome goes in
-``extra_info["check"]`` and is asserted after the timing, so a fast but wrong row still
-shows in the table, marked, and fails the run.
+One campaign runs every scalar engine interleaved (``harness.Campaign``), each on its own
+model from the same seeded weights, all taking the same steps on the same 100 points.
+Each engine's first step (its warm-up) is checked against every other engine's: the loss
+and every parameter after the update, fastgrad against the reference to 1e-12 relative,
+any other pair to 1e-9. The verdict goes in ``extra_info["check"]`` and is asserted after
+the samples are recorded, so a fast but wrong row still shows in the table, marked, and
+fails the run.
+
+PyTorch runs the same scalar graph on 0-d float64 tensors (one tensor per scalar, node
+for node); autograd differentiates the same forward pass written over a flat list of
+floats (``tiny_mlp.scalar_loss``).
 """
 import pytest
 
-import engines
-from tiny_mlp import MLP, one_step, train_step, two_moons
+from . import harness
+from .engines import ENGINE_NAMES, EngineUnavailable, load, not_applicable
+from .tiny_mlp import SIZES, mlp_sampler, two_moons
 
-ROUNDS = 15
+WORKLOAD = "mlp_step"
+#: samples per engine (each after one checked warm-up step); the slow engines take
+#: seconds a step and get fewer, spread over the campaign
+ROUNDS = {"fastgrad": 15, "reference": 10, "micrograd": 5, "torch": 5, "autograd": 3}
 TIGHT = 1e-12       # fastgrad vs reference: the same float operations in the same order
-LOOSE = 1e-9        # vs micrograd: int zeros from its relu, its own summation order
+LOOSE = 1e-9        # any other pair: micrograd's int zeros from relu, torch's kernels
 
 
-@pytest.fixture(scope="module")
-def moons():
-    return two_moons()
+def tolerance(a, b):
+    return TIGHT if {a, b} == {"fastgrad", "reference"} else LOOSE
 
 
-@pytest.fixture(scope="module")
-def first_steps(moons):
-    """``first_steps(name)``: the engine's one-step result, or None if it is unavailable."""
-    cache = {}
-
-    def get(name):
-        if name not in cache:
+def mlp_campaign(request, campaigns, quick):
+    if WORKLOAD not in campaigns:
+        X, y = two_moons()
+        wanted = harness.selected(request, ("test_mlp_step",))
+        campaign = harness.Campaign("mlp step", quick=quick)
+        campaign.points = len(X)
+        for name in ENGINE_NAMES:
+            if name not in wanted or not_applicable(WORKLOAD, name):
+                continue
             try:
-                cache[name] = one_step(engines.load(name), *moons)
-            except engines.EngineUnavailable:
-                cache[name] = None
-        return cache[name]
-    return get
+                engine = load(name)
+            except EngineUnavailable:
+                continue
+            campaign.add(name, lambda e=engine: mlp_sampler(e, X, y), ROUNDS.get(name, 5),
+                         warmup=1)
+        campaigns[WORKLOAD] = campaign.run()
+    return campaigns[WORKLOAD]
 
 
-def _worst_relative(mine, theirs):
-    """Largest ``|a - b| / max(|a|, |b|)`` over the loss and the parameters, and where."""
-    (loss_a, params_a), (loss_b, params_b) = mine, theirs
-    assert len(params_a) == len(params_b)
-    pairs = [("loss", loss_a, loss_b)]
-    pairs += [(f"parameter {i}", a, b) for i, (a, b) in enumerate(zip(params_a, params_b))]
-    worst, where = 0.0, "loss"
-    for name, a, b in pairs:
-        if a != b:
-            err = abs(a - b) / max(abs(a), abs(b))
-            if not err <= worst:        # nan counts as worst
-                worst, where = err, name
-    return worst, where
+@pytest.mark.parametrize("backend", ENGINE_NAMES)
+def test_mlp_step(request, benchmark, campaigns, quick, not_run, summary, backend):
+    layers = "-".join(map(str, SIZES))
+    row = dict(workload=WORKLOAD, backend=backend, size="100 points", layers=layers,
+               dtype="float64")
+    reason = not_applicable(WORKLOAD, backend)
+    if reason:
+        not_run(reason, "not applicable", **row)
+    try:
+        engine = load(backend)
+    except EngineUnavailable as exc:
+        not_run(str(exc), "not installed", **row)
+    campaign = mlp_campaign(request, campaigns, quick)
+    entry = campaign.entry(backend)
+    if entry.error:
+        not_run(f"{backend} raised:\n{entry.error}", "error", **row)
+    outputs = {n: e.outputs for n, e in campaign.entries.items() if not e.error}
+    verdict, failures = harness.cross_check(backend, outputs, tolerance)
 
-
-def _cross_check(name, first_steps):
-    mine = first_steps(name)
-    verdicts, failures = [], []
-    for other in engines.ENGINE_NAMES:
-        theirs = first_steps(other) if other != name else None
-        if theirs is None:
-            continue
-        tol = TIGHT if {name, other} == {"fastgrad", "reference"} else LOOSE
-        worst, where = _worst_relative(mine, theirs)
-        verdicts.append(f"vs {other}: {worst:.1e} (tol {tol:.0e})")
-        if not worst <= tol:
-            failures.append(f"{name} vs {other}: relative error {worst:.3e} at {where} "
-                            f"exceeds {tol:.0e}")
-    return verdicts, failures
-
-
-def test_mlp_step(benchmark, engine, moons, first_steps, summary):
-    X, y = moons
-    verdicts, failures = _cross_check(engine.name, first_steps)
-    model = MLP(engine.Value, 2, [16, 16, 1])
-    nparams = len(model.parameters())
-
-    benchmark.group = "mlp step (2-16-16-1, 100 points)"
-    benchmark.extra_info.update(
-        workload="mlp_step", engine=engine.name, params=nparams, points=len(X),
-        check=("MISMATCH: " + "; ".join(failures)) if failures
-        else ("ok " + ", ".join(verdicts) if verdicts else "unverified (no other engine)"),
-        note=engine.note)
-    benchmark.pedantic(train_step, args=(model, X, y, engine.backward),
-                       rounds=ROUNDS, warmup_rounds=1)
-    if benchmark.stats is not None:     # None under --benchmark-disable
+    benchmark.group = f"mlp step ({layers}, {campaign.points} points)"
+    benchmark.extra_info.update(row, params=len(entry.outputs["parameters"]), check=verdict,
+                                note=engine.note, **harness.backend_context(backend))
+    harness.record(benchmark, entry.samples.get("step", []))
+    if benchmark.stats:
         ms = benchmark.stats.stats.median * 1e3
         benchmark.extra_info["ms_per_step"] = ms
-        summary(f"{'mlp step':15} {nparams:>7} params {engine.name:10} {ms:9.2f} ms/step  "
-                f"[{benchmark.extra_info['check']}]")
+        summary(f"{'mlp step':21} {backend:10} {ms:9.2f} ms/step  [{verdict}]")
     assert not failures, "\n".join(failures)

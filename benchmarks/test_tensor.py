@@ -1,132 +1,173 @@
-"""The tensor workloads: fastgrad's Tensor engine against HIPS autograd, PyTorch and numpy.
+"""The tensor workloads: fastgrad's Tensor engine against HIPS autograd, PyTorch, JAX, numpy.
 
-``tensor_backends`` has the workloads and the backends. Every test first runs one step
-(or call) of its backend from the shared starting point and compares the result with the
-other backends' (or, for seed 000, with the figures the notebook prints); the verdict
-goes in ``extra_info["check"]`` and is asserted after the timing, so a fast but wrong row
-still shows in the table, marked, and fails the run. Then the step is timed: warm-up
-rounds, then fixed rounds of a fixed number of steps; pytest-benchmark reports the time
-of one step. ``python benchmarks/report.py out.json`` prints the ratios.
+``tensor_backends`` has the workloads and the backends. One campaign per workload (and
+dtype) times every backend interleaved (``harness.Campaign``): warm-up calls (the first
+is also the check), then rounds of a fixed number of steps (or calls); pytest-benchmark
+reports the time of one step. Each backend's first step, from the shared starting point,
+is compared with every other backend's (for seed 000: with the figures the notebook
+prints); the verdict goes in ``extra_info["check"]`` and is asserted after the samples
+are recorded, so a fast but wrong row still shows in the table, marked, and fails the run.
 
-A backend whose library is not installed (torch, autograd) is skipped with the reason;
-the pulsar workload is skipped when ``pulsars_tuned.csv`` is not found.
+A backend whose library is not installed (torch, autograd, jax) is skipped with the
+reason, the scalar engines with theirs; the pulsar workload is skipped when
+``pulsars_tuned.csv`` is not found.
 """
+import time
+
 import numpy as np
 import pytest
 
-import tensor_backends as tb
-from engines import EngineUnavailable
+from . import harness
+from . import tensor_backends as tb
+from .engines import EngineUnavailable
 
-# rounds x steps per round, and warm-up rounds: the whole file takes under a minute
-PULSAR_ROUNDS, PULSAR_ITERATIONS = 50, 20
-LARGE_ROUNDS = {"autograd": 3}          # autograd: a few rounds only
-LARGE_ROUNDS_DEFAULT = 25
-SEED000_ROUNDS, SEED000_ITERATIONS = 40, 100
-WARMUP_ROUNDS = 2
+# rounds x steps per sample, and warm-up samples (the first is the checked step)
+PULSAR_ROUNDS, PULSAR_ITERATIONS = 20, 50
+LARGE_ROUNDS = {"autograd": 5, "fastgrad.grad": 8}      # the rest: LARGE_ROUNDS_DEFAULT
+LARGE_ROUNDS_DEFAULT = 10
+SEED000_ROUNDS, SEED000_ITERATIONS = 20, 200
+WARMUP = 2
 
 PULSAR_TOL = 1e-10                      # float64, the same math in another order
 LARGE_TOL = {"float64": 1e-10, "float32": 1e-4}
+#: JAX's elementwise functions are XLA's own, not the libm numpy and PyTorch call: a few
+#: ulp apart, not bit-equal. A wrong gradient is off by far more than this.
+JAX_TOL64 = 1e-8
 SEED000_TOL = 1e-12                     # absolute (the notebook's figures are all below 10)
 
 AUTOGRAD_NOTE = ("autograd's tanh VJP g / cosh(x)**2 overflows to inf on the unscaled "
                  "features (gradient 0 there, which is right); warning silenced")
+NOTES = {
+    ("tensor_large_mlp_step", "fastgrad.grad"): "relu as fastgrad.relu: fastgrad.numpy has "
+                                                "no maximum",
+    ("tensor_seed000_grad", "fastgrad.Tensor"): "fresh Tensor leaves over the arrays, "
+                                                "backward(), .grad: as the torch row",
+    ("tensor_seed000_grad", "torch"): "fresh leaves (from_numpy, requires_grad), "
+                                      "torch.autograd.grad",
+}
 
 
-def _load(name):
+def _row_or_skip(not_run, row):
+    """Skip (recorded) unless ``row['backend']`` runs ``row['workload']`` here."""
+    name = row["backend"]
+    reason = tb.not_applicable(row["workload"], name)
+    if reason:
+        not_run(reason, "not applicable", **row)
     try:
         tb.require(name)
     except EngineUnavailable as exc:
-        pytest.skip(str(exc))
-    return name
+        not_run(str(exc), "not installed", **row)
 
 
-def _verdict(failures, verdicts, tol):
-    if failures:
-        return "MISMATCH: " + "; ".join(failures)
-    if not verdicts:
-        return "unverified (no other backend)"
-    return f"ok (tol {tol:.0e}) " + ", ".join(verdicts)
+def _runnable(workload, names):
+    out = []
+    for name in names:
+        if tb.not_applicable(workload, name):
+            continue
+        try:
+            tb.require(name)
+        except EngineUnavailable:
+            continue
+        out.append(name)
+    return out
 
 
-def _record(benchmark, summary, label, name, unit, scale):
-    """Per-step figure into extra_info and the printed summary (not under --benchmark-disable)."""
-    if benchmark.stats is None:
-        return
-    figure = benchmark.stats.stats.median * scale
-    benchmark.extra_info["per_step"] = figure
-    summary(f"{label:22} {name:16} {figure:10.4g} {unit}  [{benchmark.extra_info['check']}]")
+def _labelled(out, weights=None):
+    """A step's record as ``label -> array`` for ``harness.cross_check``."""
+    labelled = {f"gradient {i}": g for i, g in enumerate(out["grads"])}
+    if "loss" in out:
+        labelled["loss"] = out["loss"]
+    for i, w in enumerate(weights or []):
+        labelled[f"weight {i} after the step"] = w
+    return labelled
 
 
-def _first_steps(make):
-    """``get(name)``: the backend's first-step record (a dict), None if it is unavailable."""
-    cache = {}
+def _step_sampler(backend, iterations, with_weights):
+    def sample(first):
+        out = None
+        if first:
+            record = {}
+            backend.step(record)
+            weights = backend.current_weights() if with_weights else None
+            out = _labelled(record, weights)
+            out["_dtypes"] = sorted({str(np.asarray(g).dtype) for g in record["grads"]})
+        step = backend.step
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            step()
+        return {"step": time.perf_counter() - t0}, out
+    return sample
 
-    def get(name):
-        if name not in cache:
-            try:
-                backend = make(name)
-            except EngineUnavailable:
-                cache[name] = None
-            else:
-                out = {}
-                backend.step(out)
-                out["weights"] = getattr(backend, "current_weights", lambda: [])()
-                cache[name] = out
-        return cache[name]
-    return get
+
+def _finish(benchmark, campaign, name, row, verdict, failures, summary, label, unit, scale,
+            note=""):
+    entry = campaign.entry(name)
+    benchmark.group = campaign.title
+    benchmark.extra_info.update(row, check=verdict, note=note,
+                                **harness.backend_context(name))
+    harness.record(benchmark, entry.samples.get("step", []), entry.iterations)
+    if benchmark.stats:
+        figure = benchmark.stats.stats.median * scale
+        benchmark.extra_info["per_step"] = figure
+        summary(f"{label:22} {name:16} {figure:10.4g} {unit}  [{verdict}]")
+    assert not failures, "\n".join(failures)
+
+
+def _entry_or_fail(campaign, name, not_run, row):
+    entry = campaign.entry(name)
+    if entry.error:
+        not_run(f"{name} raised:\n{entry.error}", "error", **row)
+    return entry
+
+
+def _outputs(campaign):
+    return {n: {k: v for k, v in e.outputs.items() if not k.startswith("_")}
+            for n, e in campaign.entries.items() if not e.error and e.outputs is not None}
 
 
 # ---- workload 1: the pulsar MLP step of seed 001 --------------------------------------------
 
+PULSAR = "tensor_pulsar_step"
+
+
 @pytest.fixture(scope="module")
 def pulsar_problem():
     path, reason = tb.pulsar_csv()
-    if path is None:
-        pytest.skip(reason)
-    return tb.PulsarProblem(path)
+    return tb.PulsarProblem(path) if path is not None else reason
 
 
-@pytest.fixture(scope="module")
-def pulsar_first(pulsar_problem):
-    return _first_steps(lambda name: tb.pulsar_backend(name, pulsar_problem))
+def _pulsar_tolerance(a, b):
+    return JAX_TOL64 if "jax" in (a, b) else PULSAR_TOL
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-@pytest.mark.parametrize("name", tb.BACKENDS)
-def test_tensor_pulsar_step(benchmark, name, pulsar_problem, pulsar_first, summary):
-    _load(name)
-    mine = pulsar_first(name)
-    verdicts, failures = [], []
-    for other in tb.BACKENDS:
-        theirs = pulsar_first(other) if other != name else None
-        if theirs is None:
-            continue
-        pairs = [(f"weight {i} after the step", a, b)
-                 for i, (a, b) in enumerate(zip(mine["weights"], theirs["weights"]))]
-        pairs += [(f"gradient {i}", a, b)
-                  for i, (a, b) in enumerate(zip(mine["grads"], theirs["grads"]))]
-        err, where = tb.worst(pairs)
-        verdicts.append(f"vs {other} {err:.1e}")
-        if not err <= PULSAR_TOL:
-            failures.append(f"{name} vs {other}: relative error {err:.3e} at {where} "
-                            f"exceeds {PULSAR_TOL:.0e}")
-
-    backend = tb.pulsar_backend(name, pulsar_problem)
-    benchmark.group = "tensor: pulsar MLP step (8-25-10-2 tanh, batch 100, float64)"
-    benchmark.extra_info.update(
-        workload="tensor_pulsar_step", engine=name, dtype="float64",
-        size=f"batch {tb.PULSAR_BATCH}", layers="-".join(map(str, tb.PULSAR_LAYERS)),
-        check=_verdict(failures, verdicts, PULSAR_TOL),
-        note=AUTOGRAD_NOTE if name == "autograd" else "", **tb.environment(name))
-    benchmark.pedantic(backend.step, rounds=PULSAR_ROUNDS, iterations=PULSAR_ITERATIONS,
-                       warmup_rounds=WARMUP_ROUNDS)
-    _record(benchmark, summary, "pulsar step", name, "µs/step", 1e6)
-    assert not failures, "\n".join(failures)
+@pytest.mark.parametrize("backend", tb.BACKENDS)
+def test_tensor_pulsar_step(request, benchmark, campaigns, quick, not_run, summary,
+                            pulsar_problem, backend):
+    row = dict(workload=PULSAR, backend=backend, dtype="float64",
+               size=f"batch {tb.PULSAR_BATCH}", layers="-".join(map(str, tb.PULSAR_LAYERS)))
+    _row_or_skip(not_run, row)
+    if isinstance(pulsar_problem, str):
+        not_run(pulsar_problem, "not applicable", **row)
+    if PULSAR not in campaigns:
+        campaign = harness.Campaign(
+            "tensor: pulsar MLP step (8-25-10-2 tanh, batch 100, float64)", quick=quick)
+        wanted = harness.selected(request, ("test_tensor_pulsar_step",))
+        for name in _runnable(PULSAR, [n for n in tb.BACKENDS if n in wanted]):
+            campaign.add(name, lambda n=name: _step_sampler(
+                tb.pulsar_backend(n, pulsar_problem), PULSAR_ITERATIONS, with_weights=True),
+                PULSAR_ROUNDS, WARMUP, PULSAR_ITERATIONS)
+        campaigns[PULSAR] = campaign.run()
+    campaign = campaigns[PULSAR]
+    _entry_or_fail(campaign, backend, not_run, row)
+    verdict, failures = harness.cross_check(backend, _outputs(campaign), _pulsar_tolerance)
+    _finish(benchmark, campaign, backend, row, verdict, failures, summary, "pulsar step",
+            "µs/step", 1e6, AUTOGRAD_NOTE if backend == "autograd" else "")
 
 
 # ---- workload 2: the large MLP step ---------------------------------------------------------
 
-LARGE_BACKENDS = ("fastgrad.Tensor", "autograd", "torch", "numpy")
+LARGE = "tensor_large_mlp_step"
 
 
 @pytest.fixture(scope="module")
@@ -134,84 +175,104 @@ def large_problems():
     return {dtype: tb.LargeProblem(dtype) for dtype in LARGE_TOL}
 
 
-@pytest.fixture(scope="module")
-def large_first(large_problems):
-    return {dtype: _first_steps(lambda name, p=problem: tb.large_backend(name, p))
-            for dtype, problem in large_problems.items()}
-
-
-@pytest.mark.parametrize("name", LARGE_BACKENDS)
+@pytest.mark.parametrize("backend", tb.BACKENDS)
 @pytest.mark.parametrize("dtype", list(LARGE_TOL))
-def test_tensor_large_mlp_step(benchmark, dtype, name, large_problems, large_first, summary):
-    _load(name)
-    problem, first, tol = large_problems[dtype], large_first[dtype], LARGE_TOL[dtype]
-    mine = first(name)
-    failures = []
-    kinds = sorted({str(g.dtype) for g in mine["grads"]})
-    if kinds != [dtype]:
-        failures.append(f"{name}: gradients of a {dtype} step came back as {', '.join(kinds)}")
-    verdicts = [f"grads {'/'.join(kinds)}"]
-    for other in LARGE_BACKENDS:
-        theirs = first(other) if other != name else None
-        if theirs is None:
-            continue
-        pairs = [("loss", mine["loss"], theirs["loss"])]
-        pairs += [(f"gradient {i}", a, b)
-                  for i, (a, b) in enumerate(zip(mine["grads"], theirs["grads"]))]
-        err, where = tb.worst(pairs)
-        verdicts.append(f"vs {other} {err:.1e}")
-        if not err <= tol:
-            failures.append(f"{name} vs {other}: relative error {err:.3e} at {where} "
-                            f"exceeds {tol:.0e}")
-
-    backend = tb.large_backend(name, problem)
+def test_tensor_large_mlp_step(request, benchmark, campaigns, quick, not_run, summary,
+                               large_problems, dtype, backend):
     layers = "-".join(map(str, tb.LARGE_LAYERS))
-    benchmark.group = f"tensor: large MLP step ({layers} relu, batch {tb.LARGE_BATCH}, {dtype})"
-    benchmark.extra_info.update(
-        workload="tensor_large_mlp_step", engine=name, dtype=dtype,
-        size=f"batch {tb.LARGE_BATCH}", layers=layers,
-        check=_verdict(failures, verdicts, tol), **tb.environment(name))
-    benchmark.pedantic(backend.step, rounds=LARGE_ROUNDS.get(name, LARGE_ROUNDS_DEFAULT),
-                       iterations=1, warmup_rounds=1)
-    _record(benchmark, summary, f"large MLP {dtype}", name, "ms/step", 1e3)
-    assert not failures, "\n".join(failures)
+    row = dict(workload=LARGE, backend=backend, dtype=dtype, size=f"batch {tb.LARGE_BATCH}",
+               layers=layers)
+    _row_or_skip(not_run, row)
+    key = (LARGE, dtype)
+    if key not in campaigns:
+        campaign = harness.Campaign(
+            f"tensor: large MLP step ({layers} relu, batch {tb.LARGE_BATCH}, {dtype})",
+            quick=quick)
+        wanted = harness.selected(request, ("test_tensor_large_mlp_step",), dtype=dtype)
+        for name in _runnable(LARGE, [n for n in tb.BACKENDS if n in wanted]):
+            campaign.add(name, lambda n=name: _step_sampler(
+                tb.large_backend(n, large_problems[dtype]), 1, with_weights=False),
+                LARGE_ROUNDS.get(name, LARGE_ROUNDS_DEFAULT), 1, 1)
+        campaigns[key] = campaign.run()
+    campaign = campaigns[key]
+    entry = _entry_or_fail(campaign, backend, not_run, row)
+
+    def tolerance(a, b):
+        tol = LARGE_TOL[dtype]
+        return max(tol, JAX_TOL64) if "jax" in (a, b) else tol
+    verdict, failures = harness.cross_check(backend, _outputs(campaign), tolerance)
+    kinds = entry.outputs["_dtypes"]
+    if kinds != [dtype]:
+        failures.append(f"{backend}: gradients of a {dtype} step came back as "
+                        f"{', '.join(kinds)}")
+        verdict = "MISMATCH: " + "; ".join(failures)
+    else:
+        verdict = f"grads {dtype}; {verdict}"
+    _finish(benchmark, campaign, backend, row, verdict, failures, summary, f"large MLP {dtype}",
+            "ms/step", 1e3, NOTES.get((LARGE, backend), ""))
 
 
 # ---- workload 3: the gradient call of seed 000 ----------------------------------------------
 
-SEED000_BACKENDS = ("fastgrad.grad", "autograd", "torch", "numpy")
+SEED000 = "tensor_seed000_grad"
+SEED000_LABELS = ("x", "w1", "w1b", "w2", "w2b", "y")
 
 
-@pytest.mark.parametrize("name", SEED000_BACKENDS)
-def test_tensor_seed000_grad(benchmark, name, summary):
-    _load(name)
-    grad_call, value_and_grad_call = tb.seed000_backend(name)
+def _seed000_check(name, grad_call, value_and_grad_call):
+    """Loss and gradients against the notebook's figures; the timed ``grad_call`` against
+    ``value_and_grad_call``. Returns ``(verdict, failures)``."""
     args = tb.seed000_arrays()
     loss, grads = value_and_grad_call(args)
-    labels = ["x", "w1", "w1b", "w2", "w2b", "y"]
     pairs = [("loss", loss, tb.SEED000_LOSS)]
-    pairs += [(f"d/d{n}", g, np.array(e)) for n, g, e in zip(labels, grads, tb.SEED000_GRADS)]
+    pairs += [(f"d/d{n}", g, np.array(e))
+              for n, g, e in zip(SEED000_LABELS, grads, tb.SEED000_GRADS)]
+    again = grad_call(args)
+    pairs += [(f"grad() vs value_and_grad() d/d{n}", a, b)
+              for n, a, b in zip(SEED000_LABELS, again, grads)]
     err, where = 0.0, ""
     for label, got, want in pairs:
         got = np.asarray(got, dtype=np.float64)
         e = np.inf if got.shape != np.shape(want) else float(np.max(np.abs(got - want)))
         if not e <= err:
             err, where = e, label
-    failures = [] if err <= SEED000_TOL else [
-        f"{name}: {where} differs from the notebook's figure by {err:.3e} "
-        f"(tol {SEED000_TOL:.0e})"]
-    # the timed call gives the same gradients as the checked one
-    again = grad_call(args)
-    if not all(np.array_equal(a, b) for a, b in zip(again, grads)):
-        failures.append(f"{name}: grad() and value_and_grad() disagree")
+    if len(grads) != 6 or len(again) != 6:
+        return "MISMATCH: not six gradients", [f"{name}: not six gradients"]
+    if err <= SEED000_TOL:
+        return f"ok vs notebook: {err:.1e} (tol {SEED000_TOL:.0e}, absolute)", []
+    failure = (f"{name}: {where} differs from the notebook's figure by {err:.3e} "
+               f"(tol {SEED000_TOL:.0e})")
+    return "MISMATCH: " + failure, [failure]
 
-    benchmark.group = "tensor: seed-000 gradient call (tiny 2-layer net, act(x) = 2x)"
-    benchmark.extra_info.update(
-        workload="tensor_seed000_grad", engine=name, dtype="float64", size="6 arrays",
-        check=(("MISMATCH: " + "; ".join(failures)) if failures
-               else f"ok vs notebook: {err:.1e} (tol {SEED000_TOL:.0e}, absolute)"),
-        **tb.environment(name))
-    benchmark.pedantic(grad_call, args=(args,), rounds=SEED000_ROUNDS,
-                       iterations=SEED000_ITERATIONS, warmup_rounds=WARMUP_ROUNDS)
-    _record(benchmark, summary, "seed-000 grad call", name, "µs/call", 1e6)
-    assert not failures, "\n".join(failures)
+
+def _call_sampler(grad_call, value_and_grad_call, name, iterations):
+    args = tb.seed000_arrays()
+
+    def sample(first):
+        out = None
+        if first:
+            out = {"_check": _seed000_check(name, grad_call, value_and_grad_call)}
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            grad_call(args)
+        return {"step": time.perf_counter() - t0}, out
+    return sample
+
+
+@pytest.mark.parametrize("backend", tb.BACKENDS)
+def test_tensor_seed000_grad(request, benchmark, campaigns, quick, not_run, summary, backend):
+    row = dict(workload=SEED000, backend=backend, dtype="float64", size="6 arrays")
+    _row_or_skip(not_run, row)
+    if SEED000 not in campaigns:
+        campaign = harness.Campaign(
+            "tensor: seed-000 gradient call (tiny 2-layer net, act(x) = 2x)", quick=quick)
+        wanted = harness.selected(request, ("test_tensor_seed000_grad",))
+        for name in _runnable(SEED000, [n for n in tb.BACKENDS if n in wanted]):
+            campaign.add(name, lambda n=name: _call_sampler(
+                *tb.seed000_backend(n), n, SEED000_ITERATIONS),
+                SEED000_ROUNDS, WARMUP, SEED000_ITERATIONS)
+        campaigns[SEED000] = campaign.run()
+    campaign = campaigns[SEED000]
+    entry = _entry_or_fail(campaign, backend, not_run, row)
+    verdict, failures = entry.outputs["_check"]
+    _finish(benchmark, campaign, backend, row, verdict, failures, summary,
+            "seed-000 grad call", "µs/call", 1e6, NOTES.get((SEED000, backend), ""))
