@@ -7,8 +7,8 @@ from ``src_cython/``) sweeps the tape backwards; gradients come out on the leave
 """
 from ._scalar import Tape, Value, current_tape
 from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linear,
-                      log_softmax, mse_loss, no_grad, set_grad_enabled, softmax, stack,
-                      where)
+                      log_softmax, maximum, minimum, mse_loss, no_grad, set_grad_enabled,
+                      softmax, stack, where)
 from .functional import grad, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 
@@ -39,6 +39,6 @@ __all__ = [
     "grad", "value_and_grad",
     "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
-    "where",
+    "where", "maximum", "minimum",
     "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",
 ]

@@ -16,10 +16,10 @@ from . import _tensor
 from ._tensor import Tensor as _Tensor
 
 _DIFFERENTIABLE = ["add", "subtract", "multiply", "divide", "true_divide", "power",
-                   "negative", "square", "matmul", "dot", "sum", "mean", "max", "min",
-                   "amax", "amin", "reshape", "transpose", "squeeze", "expand_dims",
-                   "concatenate", "stack", "where", "clip", "tanh", "exp", "log", "sqrt",
-                   "abs", "absolute", "sin", "cos"]
+                   "maximum", "minimum", "negative", "square", "matmul", "dot", "sum",
+                   "mean", "max", "min", "amax", "amin", "reshape", "transpose", "squeeze",
+                   "expand_dims", "concatenate", "stack", "where", "clip", "tanh", "exp",
+                   "log", "sqrt", "abs", "absolute", "sin", "cos"]
 
 
 def _has_tensor(args):

@@ -85,6 +85,8 @@ CASES = {
               [(2, 3), (3,)], ANY,
               lambda a, b: __import__("torch").where(
                   __import__("torch").tensor([[True], [False]]), a, b)),
+    "maximum": (lambda a, b: fg.maximum(a, b), [(3, 4), (4,)], ANY, _t("maximum")),
+    "minimum": (lambda a, b: np.minimum(a, b), [(3, 1), (1, 4)], ANY, _t("minimum")),
     "clip": (lambda a: a.clip(-0.5, 0.7), [(3, 4)], ANY, lambda a: a.clamp(-0.5, 0.7)),
     "tanh": (lambda a: a.tanh(), [(3, 4)], ANY, None),
     "relu": (lambda a: a.relu(), [(3, 4)], ANY, None),
@@ -188,6 +190,17 @@ def test_max_ties_share_the_gradient():
     t = Tensor([1.0, 3.0, 3.0, 2.0], requires_grad=True)
     t.max().backward()
     np.testing.assert_array_equal(t.grad, [0.0, 0.5, 0.5, 0.0])
+
+
+def test_maximum_ties_share_the_gradient():
+    # relu written as np.maximum(z, 0) (autograd's idiom): at z == 0 each side gets half,
+    # as in PyTorch's maximum and autograd's; float32 stays float32
+    z = Tensor(np.array([-1.0, 0.0, 2.0], dtype=np.float32), requires_grad=True)
+    w = Tensor([1.0, 1.0, 1.0], requires_grad=True)
+    (np.maximum(z, 0.0).sum() + fg.minimum(w, Tensor([2.0, 1.0, 0.0])).sum()).backward()
+    assert z.grad.dtype == np.float32
+    np.testing.assert_array_equal(z.grad, [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(w.grad, [1.0, 0.5, 0.0])
 
 
 def test_kink_conventions_match_pytorch():

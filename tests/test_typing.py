@@ -14,8 +14,10 @@ made by an import hook is invisible to mypy; then the package's folder goes on M
 import importlib.util
 import os
 import re
+import site
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -63,13 +65,21 @@ _LINE = re.compile(r"^(?P<file>.*?\.pyi?):(?P<line>\d+): (?P<severity>error|note
 
 
 def _mypy_path():
-    """The package's folder if mypy would not find it on the interpreter's sys.path.
+    """The package's parent folder, unless it is one of the interpreter's site-packages.
 
-    mypy reads sys.path without its first entry (pyinfo.getsearchdirs).
+    mypy finds a package in site-packages itself (and refuses those folders in MYPYPATH);
+    anywhere else, such as a source tree behind an editable install's import hook, which
+    mypy cannot follow, it needs MYPYPATH. mypy runs in a subprocess from a temporary
+    folder, so this process's sys.path (pytest's rootdir, the current folder) says nothing
+    about what mypy sees.
     """
     root = os.path.normcase(str(PACKAGE.parent))
-    on_path = any(os.path.normcase(os.path.abspath(p)) == root for p in sys.path[1:] if p)
-    return None if on_path else str(PACKAGE.parent)
+    paths = sysconfig.get_paths()
+    sites = [*site.getsitepackages(), paths["purelib"], paths["platlib"]]
+    if site.ENABLE_USER_SITE:
+        sites.append(site.getusersitepackages())
+    on_site = any(os.path.normcase(os.path.abspath(p)) == root for p in sites)
+    return None if on_site else str(PACKAGE.parent)
 
 
 def _isolate(mp, folder):

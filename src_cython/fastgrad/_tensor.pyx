@@ -53,6 +53,8 @@ cdef object _empty = np.empty
 cdef object _add_reduce = np.add.reduce
 cdef object _max_reduce = np.maximum.reduce
 cdef object _min_reduce = np.minimum.reduce
+cdef object _np_maximum = np.maximum
+cdef object _np_minimum = np.minimum
 
 # --------------------------------------------------------------------------------------
 # Gradient mode (per thread)
@@ -214,6 +216,8 @@ cdef enum:
     T_MUL
     T_DIV
     T_POW
+    T_MAXIMUM
+    T_MINIMUM
     T_NEG
     T_MATMUL
     T_TANH
@@ -266,6 +270,10 @@ cdef object _binary(int op, object a, object b):
             out = y * x if type(x) is not ndarray else x * y
         elif op == T_DIV:
             out = x / y
+        elif op == T_MAXIMUM:
+            out = _np_maximum(x, y)
+        elif op == T_MINIMUM:
+            out = _np_minimum(x, y)
         else:
             out = x ** y
     except ValueError:
@@ -308,6 +316,15 @@ cdef object _vjp_pow(Tensor out, object g, int k):
     with np.errstate(divide="ignore", invalid="ignore"):
         return g * np.where((x == 0) & (y >= 0), 0.0, p * np.log(x))
 _row(T_POW, "power", _vjp_pow)
+
+cdef object _vjp_maximum(Tensor out, object g, int k):
+    # the gradient goes to the operand that was chosen, and half to each on a tie
+    # (PyTorch's and autograd's convention); the same rule serves minimum
+    x, y = out._saved
+    chosen = (x if k == 0 else y) == out._data
+    return np.where(x == y, 0.5 * g, g * chosen)      # bool masks keep g's dtype
+_row(T_MAXIMUM, "maximum", _vjp_maximum)
+_row(T_MINIMUM, "minimum", _vjp_maximum)
 
 
 # ---- matrix product --------------------------------------------------------------------
@@ -1304,6 +1321,15 @@ def power(a, b):
     """Elementwise ``a ** b`` with broadcasting."""
     return _binary(T_POW, a, b)
 
+def maximum(a, b):
+    """Elementwise larger of ``a`` and ``b`` (``np.maximum(z, 0)`` is relu); on a tie each
+    side gets half the gradient, as in PyTorch and autograd."""
+    return _binary(T_MAXIMUM, a, b)
+
+def minimum(a, b):
+    """Elementwise smaller of ``a`` and ``b``; on a tie each side gets half the gradient."""
+    return _binary(T_MINIMUM, a, b)
+
 def matmul(a, b):
     """Matrix product (1-D, 2-D and batched, as ``numpy.matmul``)."""
     return _matmul(a, b)
@@ -1421,7 +1447,7 @@ def _data_of(x):
 
 cdef dict _UFUNCS = {
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
-    np.power: power, np.matmul: matmul, np.negative: negative, np.square: square,
+    np.power: power, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul, np.negative: negative, np.square: square,
     np.positive: lambda a: a,
     np.tanh: lambda a: _unary(T_TANH, a), np.exp: lambda a: _unary(T_EXP, a),
     np.log: lambda a: _unary(T_LOG, a), np.sqrt: lambda a: _unary(T_SQRT, a),
