@@ -492,14 +492,12 @@ class LargeTorch:
                 t.grad = None
 
 
-def large_xent(anp, relu=None):
-    """Mean cross-entropy of the MLP's logits, written against a numpy module
-    (``autograd.numpy``, ``jax.numpy``, ``fastgrad.numpy``). ``relu`` defaults to
-    ``anp.maximum(z, 0.0)``; ``fastgrad.numpy`` has no ``maximum``, so fastgrad passes
-    ``fastgrad.relu``."""
-    if relu is None:
-        def relu(z):
-            return anp.maximum(z, 0.0)
+def large_xent(anp):
+    """Mean cross-entropy of the MLP's logits, written once against a numpy module
+    (``autograd.numpy``, ``jax.numpy``, ``fastgrad.numpy``); relu is
+    ``anp.maximum(z, 0.0)``, the functional idiom."""
+    def relu(z):
+        return anp.maximum(z, 0.0)
 
     def loss(weights, X, labels):
         h = X
@@ -592,8 +590,7 @@ def large_backend(name, problem):
     """A fresh backend ``name`` at the problem's weights."""
     if name == "fastgrad.grad":
         fastgrad, fnp = _import_fastgrad()
-        return LargeFunctional(problem, fastgrad.value_and_grad(large_xent(fnp,
-                                                                           fastgrad.relu)))
+        return LargeFunctional(problem, fastgrad.value_and_grad(large_xent(fnp)))
     if name == "fastgrad.Tensor":
         return LargeTensor(problem)
     if name == "torch":

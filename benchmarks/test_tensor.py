@@ -38,8 +38,6 @@ SEED000_TOL = 1e-12                     # absolute (the notebook's figures are a
 AUTOGRAD_NOTE = ("autograd's tanh VJP g / cosh(x)**2 overflows to inf on the unscaled "
                  "features (gradient 0 there, which is right); warning silenced")
 NOTES = {
-    ("tensor_large_mlp_step", "fastgrad.grad"): "relu as fastgrad.relu: fastgrad.numpy has "
-                                                "no maximum",
     ("tensor_seed000_grad", "fastgrad.Tensor"): "fresh Tensor leaves over the arrays, "
                                                 "backward(), .grad: as the torch row",
     ("tensor_seed000_grad", "torch"): "fresh leaves (from_numpy, requires_grad), "

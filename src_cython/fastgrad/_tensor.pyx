@@ -53,6 +53,8 @@ cdef object _empty = np.empty
 cdef object _add_reduce = np.add.reduce
 cdef object _max_reduce = np.maximum.reduce
 cdef object _min_reduce = np.minimum.reduce
+cdef object _np_subtract = np.subtract
+cdef object _np_multiply = np.multiply
 cdef object _np_maximum = np.maximum
 cdef object _np_minimum = np.minimum
 
@@ -180,6 +182,10 @@ cdef inline object _operand(object x, str where):
 
 cdef inline object _tensor_or_none(object x):
     return x if _tracks(x) else None
+
+
+cdef inline tuple _shape_of(object x):
+    return (<object>x).shape if type(x) is ndarray else np.shape(x)
 
 
 cdef inline str _shape(object x):
@@ -449,7 +455,11 @@ _row(T_NEG, "negative", _vjp_neg)
 
 cdef object _vjp_tanh(Tensor out, object g, int k):
     t = out._data
-    return g * (1.0 - t * t)
+    d = t * t
+    if type(d) is not ndarray:      # 0-d: numpy gives scalars
+        return g * (1.0 - d)
+    _np_subtract(1.0, d, d)         # in place: one temporary, not three
+    return _np_multiply(d, g, d) if d.shape == g.shape else d * g
 _row(T_TANH, "tanh", _vjp_tanh)
 
 cdef object _vjp_relu(Tensor out, object g, int k):
@@ -738,11 +748,15 @@ _row(T_LOG_SOFTMAX, "log_softmax", _vjp_log_softmax)
 cdef object _mse(object pred, object target):
     x = _operand(pred, "mse_loss")
     y = _operand(target, "mse_loss")
-    if np.shape(x) != np.shape(y):
+    if _shape_of(x) != _shape_of(y):
         raise ValueError(f"mse_loss: prediction of shape {_shape(x)} and target of shape "
                          f"{_shape(y)} differ")
     diff = x - y
-    out = np.mean(diff * diff)
+    if type(diff) is ndarray and diff.size:
+        sq = diff * diff            # the mean as a sum over a count of the same dtype
+        out = _add_reduce(sq, None) / sq.dtype.type(sq.size)
+    else:
+        out = np.mean(diff * diff)
     if fg_grad_enabled and (_tracks(pred) or _tracks(target)):
         return _record(out, T_MSE, (_tensor_or_none(pred), _tensor_or_none(target)),
                        (diff,))
