@@ -256,6 +256,42 @@ def _not_run_cells(r, index, ncols):
     return ["—"] * ncols, f"{what} [{n}]"
 
 
+#: the summary's columns after fastgrad's own time: (title, backend)
+SUMMARY_PEERS = (("reference", "reference"), ("micrograd", "micrograd"),
+                 ("autograd", "autograd"), ("PyTorch", "torch"), ("JAX", "jax"),
+                 ("numpy floor", "numpy"))
+
+
+def summary(rows):
+    """One line per workload, size and dtype: fastgrad's median time and every peer's time
+    as a multiple of it (above 1: fastgrad is faster); memory rows compare bytes per node."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(_group(r), []).append(r)
+    present = [(t, b) for t, b in SUMMARY_PEERS
+               if any(r["backend"] == b and "median_s" in r for r in rows)]
+    head = ("| workload | size | fastgrad | " + " | ".join(t for t, _ in present) + " |\n"
+            + "|---|---|---:|" + "---:|" * len(present))
+    lines = [head]
+    for (workload, size, dtype), members in groups.items():
+        by = {r["backend"]: r for r in members}
+        base = by.get(BASELINE.get(workload, "fastgrad"))
+        if not base or "median_s" not in base:
+            continue
+        label = members[0]["label"] + (f" ({dtype})" if dtype != "float64" else "")
+        if workload == "chain_memory":
+            own = f"{base['per_unit']:.1f} B/node"
+        else:
+            own = _time(base["median_s"]) + (f" ({_num(base['per_unit'])} {base['unit']})"
+                                             if workload.startswith("chain") else "")
+        cells = []
+        for _, b in present:
+            r = by.get(b)
+            cells.append(_ratio(r["x_fastgrad"]) if r and r.get("x_fastgrad") else "—")
+        lines.append(f"| {label} | {size} | {own} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def scalar_table(rows, index):
     vs_titles = " | ".join(f"vs {t}" for t, _ in SCALAR_VS)
     lines = [f"| workload | size | backend | median | min | per unit (median / min) "
@@ -390,7 +426,11 @@ def markdown(data, rows):
     index = _notes_index(rows)
     scalar = [r for r in rows if r["family"] == "scalar"]
     tensor = [r for r in rows if r["family"] == "tensor"]
-    out = []
+    out = ["## Summary", "",
+           "fastgrad's median time (for `chain memory`: bytes per node) and each peer's as a "
+           "multiple of it: above 1, fastgrad is faster. — : not run (see below). Baseline "
+           "rows: `Value` for the scalar workloads, `Tensor` for the training steps, `grad` "
+           "for the seed-000 call.", "", summary(rows), ""]
     if scalar:
         out += ["## Scalar workloads", "", header, "",
                 "Baseline: `fastgrad` (the `Value` engine). Memory rows: `x fastgrad` and "

@@ -553,7 +553,10 @@ cdef Py_ssize_t _count(object x, object axis):
 cdef object _spread(object g, object x, object axis, bint keepdims):
     # g, of a reduction's output shape, copied out to x's shape (a fresh array)
     out = _empty(x.shape, dtype=x.dtype)
-    out[...] = _expand(g, axis, keepdims)
+    if axis is None and not keepdims:
+        out.fill(g)                 # a whole-array reduction: g is one number
+    else:
+        out[...] = _expand(g, axis, keepdims)
     return out
 
 cdef object _vjp_sum(Tensor out, object g, int k):
