@@ -276,6 +276,19 @@ def not_applicable(workload, name):
     return NOT_APPLICABLE.get((workload, name))
 
 
+def engine_or_not_run(row, not_run):
+    """The engine of ``row["backend"]`` for ``row["workload"]``; where it does not apply or
+    is not installed, ``not_run`` records the row with the reason and skips the test."""
+    name = row["backend"]
+    reason = not_applicable(row["workload"], name)
+    if reason:
+        not_run(reason, "not applicable", **row)
+    try:
+        return load(name)
+    except EngineUnavailable as exc:
+        not_run(str(exc), "not installed", **row)
+
+
 # ---- the scalar chain --------------------------------------------------------------------------
 
 NODES_PER_REPEAT = 3        # x * a, + b, tanh

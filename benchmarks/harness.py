@@ -209,6 +209,20 @@ def worst(mine, theirs):
     return err, where
 
 
+def entry_or_not_run(campaign, name, not_run, row):
+    """Backend ``name``'s entry in ``campaign``; a backend that raised becomes an error row
+    (``not_run`` fails the test with the traceback)."""
+    entry = campaign.entry(name)
+    if entry.error:
+        not_run(f"{name} raised:\n{entry.error}", "error", **row)
+    return entry
+
+
+def outputs_of(campaign):
+    """Every backend's outputs in ``campaign``, for ``cross_check`` (those that ran)."""
+    return {n: e.outputs for n, e in campaign.entries.items() if not e.error}
+
+
 def cross_check(name, outputs, tolerance):
     """Compare backend ``name``'s outputs with every other backend's.
 

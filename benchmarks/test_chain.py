@@ -12,8 +12,8 @@ test after recording, so a fast wrong row stays visible.
 import pytest
 
 from . import harness
-from .engines import (ENGINE_NAMES, NODES_PER_REPEAT, EngineUnavailable, chain_sampler, load,
-                      not_applicable)
+from .engines import (ENGINE_NAMES, NODES_PER_REPEAT, EngineUnavailable, chain_sampler,
+                      engine_or_not_run, load, not_applicable)
 
 SIZES = (3_000, 30_000, 300_000)
 ROUNDS = {3_000: 15, 30_000: 8, 300_000: 5}
@@ -64,18 +64,10 @@ def _row(request, benchmark, campaigns, quick, not_run, summary, nodes, backend)
     workload, phase = TESTS[request.node.originalname]
     row = dict(workload=workload, backend=backend, nodes=nodes, size=f"{nodes:,} nodes",
                dtype="float64")
-    reason = not_applicable(workload, backend)
-    if reason:
-        not_run(reason, "not applicable", **row)
-    try:
-        engine = load(backend)
-    except EngineUnavailable as exc:
-        not_run(str(exc), "not installed", **row)
+    engine = engine_or_not_run(row, not_run)
     campaign = chain_campaign(request, campaigns, quick, nodes)
-    entry = campaign.entry(backend)
-    if entry.error:
-        not_run(f"{backend} raised:\n{entry.error}", "error", **row)
-    outputs = {n: e.outputs for n, e in campaign.entries.items() if not e.error}
+    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
+    outputs = harness.outputs_of(campaign)
     verdict, failures = harness.cross_check(backend, outputs, tolerance)
 
     benchmark.group = f"{LABELS[workload]}, {nodes} nodes"

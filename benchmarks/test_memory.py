@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from . import harness
-from .engines import ENGINE_NAMES, EngineUnavailable, load, not_applicable
+from .engines import (ENGINE_NAMES, EngineUnavailable, engine_or_not_run, load,
+                      not_applicable)
 
 ROOT = Path(__file__).resolve().parent.parent
 NODES = 300_000
@@ -58,19 +59,11 @@ def memory_campaign(request, campaigns, quick):
 def test_chain_memory(request, benchmark, campaigns, quick, not_run, summary, backend):
     row = dict(workload=WORKLOAD, backend=backend, nodes=NODES, size=f"{NODES:,} nodes",
                dtype="float64")
-    reason = not_applicable(WORKLOAD, backend)
-    if reason:
-        not_run(reason, "not applicable", **row)
-    try:
-        engine = load(backend)
-    except EngineUnavailable as exc:
-        not_run(str(exc), "not installed", **row)
+    engine = engine_or_not_run(row, not_run)
     campaign = memory_campaign(request, campaigns, quick)
-    entry = campaign.entry(backend)
-    if entry.error:
-        not_run(f"{backend} raised:\n{entry.error}", "error", **row)
+    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
     result = campaign.results[backend]
-    outputs = {n: e.outputs for n, e in campaign.entries.items() if not e.error}
+    outputs = harness.outputs_of(campaign)
     verdict, failures = harness.cross_check(backend, outputs, lambda a, b: 1e-9)
 
     benchmark.group = f"chain memory, {NODES} nodes (subprocess wall time)"

@@ -15,7 +15,8 @@ floats (``tiny_mlp.scalar_loss``).
 import pytest
 
 from . import harness
-from .engines import ENGINE_NAMES, EngineUnavailable, load, not_applicable
+from .engines import (ENGINE_NAMES, EngineUnavailable, engine_or_not_run, load,
+                      not_applicable)
 from .tiny_mlp import SIZES, mlp_sampler, two_moons
 
 WORKLOAD = "mlp_step"
@@ -54,18 +55,10 @@ def test_mlp_step(request, benchmark, campaigns, quick, not_run, summary, backen
     layers = "-".join(map(str, SIZES))
     row = dict(workload=WORKLOAD, backend=backend, size="100 points", layers=layers,
                dtype="float64")
-    reason = not_applicable(WORKLOAD, backend)
-    if reason:
-        not_run(reason, "not applicable", **row)
-    try:
-        engine = load(backend)
-    except EngineUnavailable as exc:
-        not_run(str(exc), "not installed", **row)
+    engine = engine_or_not_run(row, not_run)
     campaign = mlp_campaign(request, campaigns, quick)
-    entry = campaign.entry(backend)
-    if entry.error:
-        not_run(f"{backend} raised:\n{entry.error}", "error", **row)
-    outputs = {n: e.outputs for n, e in campaign.entries.items() if not e.error}
+    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
+    outputs = harness.outputs_of(campaign)
     verdict, failures = harness.cross_check(backend, outputs, tolerance)
 
     benchmark.group = f"mlp step ({layers}, {campaign.points} points)"

@@ -111,13 +111,6 @@ def _finish(benchmark, campaign, name, row, verdict, failures, summary, label, u
     assert not failures, "\n".join(failures)
 
 
-def _entry_or_fail(campaign, name, not_run, row):
-    entry = campaign.entry(name)
-    if entry.error:
-        not_run(f"{name} raised:\n{entry.error}", "error", **row)
-    return entry
-
-
 def _outputs(campaign):
     return {n: {k: v for k, v in e.outputs.items() if not k.startswith("_")}
             for n, e in campaign.entries.items() if not e.error and e.outputs is not None}
@@ -157,7 +150,7 @@ def test_tensor_pulsar_step(request, benchmark, campaigns, quick, not_run, summa
                 PULSAR_ROUNDS, WARMUP, PULSAR_ITERATIONS)
         campaigns[PULSAR] = campaign.run()
     campaign = campaigns[PULSAR]
-    _entry_or_fail(campaign, backend, not_run, row)
+    harness.entry_or_not_run(campaign, backend, not_run, row)
     verdict, failures = harness.cross_check(backend, _outputs(campaign), _pulsar_tolerance)
     _finish(benchmark, campaign, backend, row, verdict, failures, summary, "pulsar step",
             "µs/step", 1e6, AUTOGRAD_NOTE if backend == "autograd" else "")
@@ -193,7 +186,7 @@ def test_tensor_large_mlp_step(request, benchmark, campaigns, quick, not_run, su
                 LARGE_ROUNDS.get(name, LARGE_ROUNDS_DEFAULT), 1, 1)
         campaigns[key] = campaign.run()
     campaign = campaigns[key]
-    entry = _entry_or_fail(campaign, backend, not_run, row)
+    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
 
     def tolerance(a, b):
         tol = LARGE_TOL[dtype]
@@ -270,7 +263,7 @@ def test_tensor_seed000_grad(request, benchmark, campaigns, quick, not_run, summ
                 SEED000_ROUNDS, WARMUP, SEED000_ITERATIONS)
         campaigns[SEED000] = campaign.run()
     campaign = campaigns[SEED000]
-    entry = _entry_or_fail(campaign, backend, not_run, row)
+    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
     verdict, failures = entry.outputs["_check"]
     _finish(benchmark, campaign, backend, row, verdict, failures, summary,
             "seed-000 grad call", "µs/call", 1e6, NOTES.get((SEED000, backend), ""))
