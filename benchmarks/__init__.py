@@ -16,3 +16,33 @@ Modules
 ``rss_probe``        resident memory per node, run in a fresh interpreter
 ``report``           tables, ``results.json`` and ``ratios.png`` from a benchmark JSON
 """
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+
+def _prefer_installed_fastgrad():
+    """Keep the source folder ``fastgrad/`` from hiding the installed package.
+
+    pytest (for this package) and ``python -m benchmarks...`` put the project's root on
+    ``sys.path``, where ``fastgrad/`` holds the Python sources but no compiled modules
+    unless it was built in place (``pip install -e``). After ``pip install ".[bench]"``,
+    ``import fastgrad`` would find that folder and fail. So, without an in-place build,
+    the installed package is imported here, with the root off the path for the moment;
+    from then on ``fastgrad`` is that one, whatever pytest adds to the path.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if "fastgrad" in sys.modules or any(
+            (root / "fastgrad" / f"_scalar{suffix}").is_file() for suffix in EXTENSION_SUFFIXES):
+        return
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != root]
+    try:
+        import fastgrad  # noqa: F401
+    except ImportError:
+        pass            # not installed: the rows that need it say so
+    finally:
+        sys.path[:] = saved
+
+
+_prefer_installed_fastgrad()
