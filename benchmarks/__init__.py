@@ -15,6 +15,11 @@ Modules
 ``tensor_backends``  the tensor workloads and their backends
 ``rss_probe``        resident memory per node, run in a fresh interpreter
 ``report``           tables, ``results.json`` and ``ratios.png`` from a benchmark JSON
+``instructions``     instructions per step of the tensor workloads under callgrind (the
+                     noise-free companion: ``python -m benchmarks.instructions``)
+
+The suite and its tools use the installed fastgrad (``pip install ".[bench]"``), or the
+source folder when it was built in place (``pip install -e``); see below.
 """
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES
