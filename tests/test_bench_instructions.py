@@ -1,27 +1,18 @@
 """``benchmarks/instructions.py``: callgrind's count parsed, per-step arithmetic, the table.
 
 The README quotes its figures, so its arithmetic is tested on made-up counts; the one
-test that runs valgrind for real is marked slow (``pytest -m slow``). ``benchmarks/``
-sits beside the package in the source tree, not in the wheel: elsewhere these skip.
+test that runs valgrind for real is marked slow (it runs by default; ``-m "not slow"``
+leaves it out). Skipped where ``benchmarks/`` is not beside the tests.
 """
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from bench_source import ROOT, load
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "benchmarks" / "instructions.py"
-if not SOURCE.is_file():
-    pytest.skip("benchmarks/ is not beside the tests (an installed-package run)",
-                allow_module_level=True)
-# loaded from its file (the parent side needs only the standard library)
-_spec = importlib.util.spec_from_file_location("fastgrad_bench_instructions", SOURCE)
-instructions = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(instructions)
+instructions = load("instructions")       # the parent side needs only the standard library
 
 
 def test_collected_reads_callgrinds_count():

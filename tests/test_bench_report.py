@@ -1,24 +1,15 @@
 """The benchmark report's arithmetic, on a made-up pytest-benchmark run.
 
 The README quotes the report's ratios, so the report is tested like the code: every
-ratio is checked against figures worked out by hand. ``benchmarks/`` sits beside the
-package in the source tree, not in the wheel: run from elsewhere, these tests skip.
+ratio is checked against figures worked out by hand. Skipped where ``benchmarks/`` is
+not beside the tests (an installed-package run from elsewhere).
 """
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from bench_source import load
 
-SOURCE = Path(__file__).resolve().parent.parent / "benchmarks" / "report.py"
-if not SOURCE.is_file():
-    pytest.skip("benchmarks/ is not beside the tests (an installed-package run)",
-                allow_module_level=True)
-# loaded from its file (it needs only the standard library): no sys.path change that
-# could make later imports of fastgrad find the source tree instead of the installed one
-_spec = importlib.util.spec_from_file_location("fastgrad_bench_report", SOURCE)
-report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(report)
+report = load("report")                 # it needs only the standard library
 
 
 def _bench(workload, backend, median, minimum, **info):
