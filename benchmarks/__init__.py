@@ -19,7 +19,8 @@ Modules
                      noise-free companion: ``python -m benchmarks.instructions``)
 
 The suite and its tools use the installed fastgrad (``pip install ".[bench]"``), or the
-source folder when it was built in place (``pip install -e``); see below.
+source folder when it was built in place (``pip install -e``): see
+``_prefer_installed_fastgrad`` below.
 """
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES

@@ -11,7 +11,7 @@ The timed suite's figures move by up to ±30% from run to run on a shared machin
 the small tensor workloads have targets close to the hand-written numpy floor (the
 pulsar step within 0.2x of autograd's time, where the floor itself sits near 0.2x). An
 instruction count does not depend on what else the machine is doing: run twice under
-``valgrind --tool=callgrind``, it gives the same figure to a few parts in 10^4.
+``valgrind --tool=callgrind``, it gives the same figure to within 1%.
 
 How
 ---
@@ -19,8 +19,8 @@ Each backend runs in a fresh interpreter under callgrind twice: set-up and ``WAR
 steps, then the same plus ``--steps`` more. The difference over ``--steps`` is the
 instructions one step costs, with imports, set-up and first-call costs cancelled out.
 BLAS, OpenMP and PyTorch run on one thread (a spinning worker thread would add
-instructions that do no work; callgrind counts every thread). The workloads and backends are the timed suite's own
-(``tensor_backends``), the same step code.
+instructions that do no work; callgrind counts every thread). The workloads and
+backends are the timed suite's own (``tensor_backends``), the same step code.
 
 valgrind counts a ``rep stos``/``rep movs`` instruction once per byte it writes, and
 glibc's memset and memcpy use them for blocks above a few kB: code that zero-fills its
@@ -37,6 +37,7 @@ Writes ``benchmarks/results/instructions.md`` (``--out``) and prints it. The par
 process needs only the standard library; valgrind must be on ``PATH``.
 """
 import argparse
+import functools
 import os
 import platform
 import re
@@ -73,6 +74,10 @@ class MeasurementError(RuntimeError):
     """A run under callgrind failed or printed no instruction count."""
 
 
+def _tail(text, lines=15):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
 # ---- the parent: runs the children under callgrind, divides, writes the table ----------------
 
 def collected(stderr):
@@ -81,8 +86,7 @@ def collected(stderr):
     if len(found) != 1:
         raise MeasurementError(
             "callgrind printed " + ("no" if not found else f"{len(found)}") +
-            " 'Collected :' line (expected one); its output ended with:\n" +
-            "\n".join(stderr.strip().splitlines()[-15:]))
+            " 'Collected :' line (expected one); its output ended with:\n" + _tail(stderr))
     return int(found[0])
 
 
@@ -112,8 +116,7 @@ def _count(valgrind, workload, backend, warmup, steps):
     proc = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise MeasurementError(f"{backend} on {workload}: the run under callgrind failed "
-                               f"(exit {proc.returncode}):\n" +
-                               "\n".join(proc.stderr.strip().splitlines()[-15:]))
+                               f"(exit {proc.returncode}):\n" + _tail(proc.stderr))
     return collected(proc.stderr)
 
 
@@ -131,7 +134,6 @@ def table(results, steps, context=""):
     ``results`` maps workload -> {backend: instructions per step, or a reason string when
     the backend was not measured}.
     """
-    vs = [(name, title) for name, title in VS]
     lines = ["## Instructions per step (callgrind)", ""]
     if context:
         lines += [context, ""]
@@ -139,18 +141,18 @@ def table(results, steps, context=""):
               f"(set-up + {WARMUP} steps), over {steps}. `x numpy floor`, `x autograd`: "
               "this row's count / that row's (below 1: fewer instructions).", ""]
     lines.append("| workload | backend | instructions per step | " +
-                 " | ".join(title for _, title in vs) + " |")
-    lines.append("|---|---|---:|" + "---:|" * len(vs))
+                 " | ".join(title for _, title in VS) + " |")
+    lines.append("|---|---|---:|" + "---:|" * len(VS))
     notes = []
     for workload, rows in results.items():
-        label, unit = WORKLOADS[workload]
+        label = WORKLOADS[workload][0]
         for backend, value in rows.items():
             if isinstance(value, str):
                 notes.append(f"{backend} on {label}: {value}")
-                cells = ["—"] * (1 + len(vs))
+                cells = ["—"] * (1 + len(VS))
             else:
                 cells = [f"{value:,.0f}"]
-                for name, _ in vs:
+                for name, _ in VS:
                     base = rows.get(name)
                     cells.append(f"{value / base:.3g}x" if isinstance(base, float) and base
                                  else "—")
@@ -160,17 +162,10 @@ def table(results, steps, context=""):
     return "\n".join(lines) + "\n"
 
 
-def _context():
-    try:
-        from importlib import metadata
-        versions = []
-        for dist in ("fastgrad", "numpy", "autograd", "torch"):
-            try:
-                versions.append(f"{dist} {metadata.version(dist)}")
-            except metadata.PackageNotFoundError:
-                pass
-    except ImportError:         # pragma: no cover (Python < 3.8)
-        versions = []
+def _context(version, backends):
+    """The run's header line; ``version(dist)`` is ``harness.version``."""
+    dists = ["fastgrad", "numpy"] + [b for b in ("autograd", "torch", "jax") if b in backends]
+    versions = [f"{d} {version(d)}" for d in dists if version(d)]
     return (f"Python {platform.python_version()} on {platform.machine()}; "
             f"{time.strftime('%Y-%m-%d')}; " + ", ".join(versions) +
             "; BLAS, OpenMP and PyTorch on one thread; glibc without rep stos/movs.")
@@ -189,10 +184,7 @@ def _child(workload, backend, warmup, steps):
         run = tb.pulsar_backend(backend, tb.PulsarProblem(path)).step
     elif workload == "seed000":
         grad, _ = tb.seed000_backend(backend)
-        args = tb.seed000_arrays()
-
-        def run():
-            grad(args)
+        run = functools.partial(grad, tb.seed000_arrays())     # no extra Python frame
     else:
         raise SystemExit(f"unknown workload {workload!r}")
     for _ in range(warmup + steps):
@@ -240,6 +232,7 @@ def main(argv=None):
     # a backend whose library is missing is a row with its reason, not a failed run
     from . import tensor_backends as tb
     from .engines import EngineUnavailable
+    from .harness import version
 
     results = {}
     for workload in workloads:
@@ -259,7 +252,7 @@ def main(argv=None):
                 return 1
             print(f" {rows[backend]:12,.0f} instructions/{WORKLOADS[workload][1]} "
                   f"({time.perf_counter() - t0:.0f} s under callgrind)", file=sys.stderr)
-    text = table(results, args.steps, _context())
+    text = table(results, args.steps, _context(version, backends))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

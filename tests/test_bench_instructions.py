@@ -4,7 +4,6 @@ The README quotes its figures, so its arithmetic is tested on made-up counts; th
 test that runs valgrind for real is marked slow (it runs by default; ``-m "not slow"``
 leaves it out). Skipped where ``benchmarks/`` is not beside the tests.
 """
-import os
 import shutil
 import subprocess
 import sys
@@ -90,7 +89,7 @@ def test_a_real_count_under_callgrind(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.instructions", "--workloads", "seed000",
          "--backends", "numpy", "--steps", "50", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=600)
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     [row] = [line for line in out.read_text().splitlines() if line.startswith("| seed-000")]
     cells = [c.strip() for c in row.strip("|").split("|")]
