@@ -11,7 +11,7 @@ The timed suite's figures move by up to ±30% from run to run on a shared machin
 the small tensor workloads have targets close to the hand-written numpy floor (the
 pulsar step within 0.2x of autograd's time, where the floor itself sits near 0.2x). An
 instruction count does not depend on what else the machine is doing: run twice under
-``valgrind --tool=callgrind``, it gives the same figure to within 1%.
+``valgrind --tool=callgrind``, it gives the same figure to within 1.5%.
 
 How
 ---
