@@ -90,6 +90,26 @@ def test_bundled_copy_is_the_shared_csv_byte_for_byte():
     np.testing.assert_array_equal(y, ys)
 
 
+@needs_data
+def test_tuned_file_is_a_balanced_subset_of_htru2():
+    """What the README says of pulsars_tuned.csv and balanced=True on the full set."""
+    Xt, yt = datasets.load_pulsars(TUNED)
+    X, y = datasets.load_pulsars(FULL, balanced=False)
+    rows, j = [], 0
+    for row in Xt:                      # its rows appear in HTRU2's order, rounded to 5 d.p.
+        while np.max(np.abs(X[j] - row)) > 5.0001e-6:
+            j += 1
+        rows.append(j)
+        j += 1
+    rows = np.array(rows)
+    np.testing.assert_array_equal(y[rows], yt)
+    np.testing.assert_array_equal(rows[yt == 1], np.flatnonzero(y == 1))   # every pulsar
+    Xb, yb = datasets.load_pulsars(FULL)
+    ours = {tuple(r) for r in Xb[yb == 0]}
+    common = sum(tuple(r) in ours for r in X[rows[yt == 0]])
+    assert common == 166                # another draw of the 1,639 non-pulsars
+
+
 def documented_command():
     """The one-line command fastgrad/data/README.md says made the bundle."""
     text = (datasets._bundled_file().parent / "README.md").read_text(encoding="utf-8")
