@@ -279,8 +279,8 @@ def build_parser():
                     "defaults reproduce the reference notebook; the README recommends "
                     "--standardize --optimizer adam --loss xent.")
     t.add_argument("--data", metavar="PATH",
-                   help="CSV file or folder (default: $FASTGRAD_DATA, the cache, then a "
-                        "download)")
+                   help="CSV file or folder (default: $FASTGRAD_DATA if set, else the "
+                        "copy of HTRU2 bundled with fastgrad)")
     t.add_argument("--layers", type=_layers, default=[8, 25, 10, 2], metavar="SIZES",
                    help="units per layer, inputs first (default: 8,25,10,2)")
     t.add_argument("--activation", choices=ACTIVATION_CHOICES, default="tanh")

@@ -4,13 +4,21 @@ Where ``load_pulsars`` looks, in order:
 
 1. ``path``, when given: a CSV file, or a folder holding one; a missing or bad file there
    is an error (nothing else is tried).
-2. The ``FASTGRAD_DATA`` environment variable: a CSV file or a folder.
-3. The user cache folder (``$FASTGRAD_CACHE``, else ``$XDG_CACHE_HOME/fastgrad``, else
-   ``~/.cache/fastgrad``).
-4. A download of HTRU2 from its public home (the UCI Machine Learning Repository,
-   CC BY 4.0), checked against its SHA-256 and saved in the cache folder.
+2. The ``FASTGRAD_DATA`` environment variable, when set: a CSV file or a folder holding
+   one. Set but pointing at nothing usable is an error too (unset it to get step 3).
+3. The copy of HTRU2 that ships inside the package (``fastgrad/data/HTRU_2.csv.gz``, the
+   exact bytes of ``HTRU_2.csv`` gzip-compressed), checked against the published SHA-256
+   before use. It needs no network and nothing beside the installation.
 
-When none of them works, ``DataNotFoundError`` lists what was tried and why each failed.
+``source="download"`` asks for the file from its public home instead (the UCI Machine
+Learning Repository): the copy in the user cache folder (``$FASTGRAD_CACHE``, else
+``$XDG_CACHE_HOME/fastgrad``, else ``~/.cache/fastgrad``) when its SHA-256 is the
+published one, else a download, checked against the same SHA-256 and saved there. Nothing
+is downloaded unless asked for.
+
+HTRU2 is by R. J. Lyon et al., from the UCI Machine Learning Repository
+(DOI 10.6084/m9.figshare.3080389.v1), under CC BY 4.0; ``fastgrad/data/README.md``
+credits it and says how the bundled file is made.
 
 Two layouts are read, both with 8 feature columns and a 0/1 label last:
 ``pulsars_tuned.csv`` (3,278 rows, a header line, already class-balanced) and
@@ -33,6 +41,10 @@ PULSAR_FEATURES = ("ip_mean", "ip_std", "ip_kurtosis", "ip_skewness",
 HTRU2_URL = "https://archive.ics.uci.edu/static/public/372/htru2.zip"
 HTRU2_FILE = "HTRU_2.csv"
 TUNED_FILE = "pulsars_tuned.csv"
+#: The bundled copy of HTRU2, in the package's ``data`` folder.
+BUNDLED_FILE = HTRU2_FILE + ".gz"
+#: Where ``load_pulsars`` can be told to take the data from (``source=``).
+SOURCES = ("bundled", "download")
 #: SHA-256 of the data files fastgrad knows.
 SHA256 = {
     HTRU2_FILE: "770932f2a324cb5f0b5ef2a33854fa8e4f47b9cd784b9f7fe60903fa63c8c294",
@@ -46,11 +58,19 @@ class DataError(ValueError):
 
 
 class DataNotFoundError(FileNotFoundError):
-    """No data file was found anywhere; the message lists what was tried."""
+    """The data asked for is not there (``path``, ``FASTGRAD_DATA``, the bundled copy) or
+    could not be downloaded; the message says which, and what to do."""
 
 
 def cache_dir():
-    """The user cache folder fastgrad keeps downloaded data in."""
+    """The user cache folder that ``load_pulsars(source="download")`` keeps HTRU2 in.
+
+    Returns
+    -------
+    Path
+        ``$FASTGRAD_CACHE`` if set, else ``$XDG_CACHE_HOME/fastgrad``, else
+        ``~/.cache/fastgrad`` (it may not exist yet).
+    """
     if os.environ.get("FASTGRAD_CACHE"):
         return Path(os.environ["FASTGRAD_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -65,14 +85,18 @@ def _in_folder(folder, balanced):
     return None
 
 
-def _read_csv(path):
-    """Rows of numbers from a CSV with 9 columns, with or without a header line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+def _read_csv(path, text=None):
+    """Rows of numbers from a CSV with 9 columns, with or without a header line.
+
+    ``text`` is the file's content when it is already read (``path`` then only names it).
+    """
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not a text file") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     lines = text.splitlines()
     start = 0
     if lines and lines[0].strip() and not _numeric(lines[0].split(",")[0]):
@@ -125,8 +149,8 @@ def _balance(X, y):
     return X[keep], y[keep]
 
 
-def _load(path, balanced):
-    data = _read_csv(path)
+def _load(path, balanced, text=None):
+    data = _read_csv(path, text)
     X, y = data[:, :-1].astype(np.float64), data[:, -1].astype(np.int64)
     if balanced:
         X, y = _balance(X, y)
@@ -141,6 +165,46 @@ def _sha256(path):
     return h.hexdigest()
 
 
+def _bundled_file():
+    """The bundled ``HTRU_2.csv.gz`` (a seam the tests replace)."""
+    from importlib import resources  # here, not at the top: `import fastgrad` reads nothing
+    return resources.files(__package__) / "data" / BUNDLED_FILE
+
+
+def _bundled_text():
+    """The text of the bundled HTRU2, decompressed and checked against its SHA-256.
+
+    Returns ``(where, text)``, ``where`` naming the file for messages. Raises
+    ``DataNotFoundError`` if the installation lacks the file and ``DataError`` if it is
+    damaged or is not HTRU2 (a wrong SHA-256).
+    """
+    import gzip
+    import zlib
+    bundle = _bundled_file()
+    where = f"the copy of HTRU2 bundled with fastgrad ({bundle})"
+    reinstall = "reinstall fastgrad (pip install --force-reinstall fastgrad)"
+    try:
+        packed = bundle.read_bytes()
+    except OSError as exc:
+        raise DataNotFoundError(f"{where}: cannot read it ({exc.strerror or exc}); "
+                                f"{reinstall}, give a path or FASTGRAD_DATA, or use "
+                                "source='download'") from None
+    try:
+        raw = gzip.decompress(packed)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{where}: not a readable gzip file ({exc}); {reinstall}") from None
+    _check_htru2(raw, where, f"the file is damaged or was replaced: {reinstall}")
+    return where, raw.decode("utf-8")
+
+
+def _check_htru2(payload, where, remedy):
+    """Raise ``DataError`` (naming ``where`` and ``remedy``) unless ``payload`` is HTRU2."""
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != SHA256[HTRU2_FILE]:
+        raise DataError(f"{where}: SHA-256 {digest} is not the published "
+                        f"{SHA256[HTRU2_FILE]} of {HTRU2_FILE}; {remedy}")
+
+
 def _fetch(url):
     """The bytes at ``url`` (a seam the tests replace)."""
     import urllib.request          # here, not at the top: `import fastgrad` stays cheap
@@ -149,10 +213,31 @@ def _fetch(url):
 
 
 def download_htru2(folder=None, url=HTRU2_URL):
-    """Download HTRU2, check its SHA-256 and save ``HTRU_2.csv`` in ``folder`` (the cache).
+    """Download HTRU2, check its SHA-256 and save ``HTRU_2.csv`` in ``folder``.
 
-    Returns the path of the saved file. Raises ``DataError`` if the download's checksum is
-    not the known one (nothing is saved then).
+    ``load_pulsars(source="download")`` calls it when the cache holds no verified copy;
+    nothing else downloads.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        Where to save the file; the user cache folder (``cache_dir()``) by default.
+    url : str, optional
+        The UCI Machine Learning Repository's zip archive of HTRU2 by default; a plain
+        CSV is taken as it is.
+
+    Returns
+    -------
+    Path
+        The saved ``HTRU_2.csv`` (written to a temporary name first, then renamed).
+
+    Raises
+    ------
+    DataError
+        The download is a damaged archive, holds no ``HTRU_2.csv``, or its SHA-256 is not
+        the published one (nothing is saved then).
+    OSError
+        The download or the write failed (no network, refused, timed out, no space).
     """
     import io
     import zipfile
@@ -167,10 +252,7 @@ def download_htru2(folder=None, url=HTRU2_URL):
                 payload = archive.read(names[0])
         except zipfile.BadZipFile as exc:
             raise DataError(f"{url}: a damaged archive ({exc})") from None
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != SHA256[HTRU2_FILE]:
-        raise DataError(f"{url}: SHA-256 {digest} is not the expected "
-                        f"{SHA256[HTRU2_FILE]}; the download was not saved")
+    _check_htru2(payload, url, "the download was not saved")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / HTRU2_FILE
     tmp = folder / f".{HTRU2_FILE}.part"
@@ -179,28 +261,47 @@ def download_htru2(folder=None, url=HTRU2_URL):
     return target
 
 
-def load_pulsars(path=None, balanced=True, download=True):
+def load_pulsars(path=None, balanced=True, source=None):
     """The HTRU2 pulsar data as ``(X, y)``: float64 features (n, 8) and int labels (n,).
 
     Parameters
     ----------
     path : str or Path, optional
-        A CSV file or a folder holding ``pulsars_tuned.csv`` or ``HTRU_2.csv``. Without it,
-        ``FASTGRAD_DATA``, the cache folder and a download are tried in turn (see the
-        module docstring).
+        A CSV file or a folder holding ``pulsars_tuned.csv`` or ``HTRU_2.csv``. Without it
+        (and without ``source``), ``FASTGRAD_DATA`` and then the copy of HTRU2 bundled with
+        fastgrad are used (see the module docstring).
     balanced : bool, default True
-        Return as many pulsars as non-pulsars.
-    download : bool, default True
-        Allow the download as the last resort.
+        Return as many pulsars as non-pulsars: ``pulsars_tuned.csv`` as it is, or from
+        ``HTRU_2.csv`` every pulsar and as many non-pulsars drawn with a fixed seed.
+    source : {None, "bundled", "download"}, optional
+        ``"bundled"``: the copy inside the package, whatever ``FASTGRAD_DATA`` says.
+        ``"download"``: HTRU2 from the UCI Machine Learning Repository, through the user
+        cache folder (a cached copy is used when its SHA-256 is the published one; a
+        download is checked the same way before it is cached). Not with ``path``.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 8)
+    y : ndarray of int64, shape (n,)
+        1 for a pulsar, 0 for a non-pulsar.
 
     Raises
     ------
     DataError
-        A file was found but cannot be used (the message names it and the problem).
+        A file was found but cannot be used (the message names it and the problem): a
+        malformed CSV, a damaged bundle or download (wrong SHA-256).
     DataNotFoundError
-        Nothing was found; the message lists every place tried.
+        ``path`` or ``FASTGRAD_DATA`` points at nothing usable, or the download failed.
+    ValueError
+        ``source`` is not one of the above, or is given with ``path``.
     """
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"load_pulsars: source must be None, 'bundled' or 'download', "
+                         f"got {source!r}")
     if path is not None:
+        if source is not None:
+            raise ValueError(f"load_pulsars: give path or source, not both (path={path!r}, "
+                             f"source={source!r})")
         p = Path(path)
         if p.is_dir():
             found = _in_folder(p, balanced)
@@ -211,36 +312,36 @@ def load_pulsars(path=None, balanced=True, download=True):
         if not p.exists():
             raise DataNotFoundError(f"{p}: no such file")
         return _load(p, balanced)
+    if source == "download":
+        return _load(_downloaded(), balanced)
 
-    tried = []
     env = os.environ.get("FASTGRAD_DATA")
-    if env:
+    if env and source is None:
         p = Path(env)
         found = _in_folder(p, balanced) if p.is_dir() else (p if p.is_file() else None)
         if found is not None:
             return _load(found, balanced)
-        tried.append(f"FASTGRAD_DATA={env}: " + ("no data file in that folder" if p.is_dir()
-                                                 else "no such file or folder"))
-    else:
-        tried.append("FASTGRAD_DATA: not set")
-    cache = cache_dir()
-    found = _in_folder(cache, balanced) if cache.is_dir() else None
-    if found is not None:
-        if _sha256(found) == SHA256[found.name]:
-            return _load(found, balanced)
-        tried.append(f"cache {found}: checksum mismatch, ignored")
-    else:
-        tried.append(f"cache {cache}: empty")
-    if download:
-        try:
-            return _load(download_htru2(cache), balanced)
-        except (OSError, DataError) as exc:
-            tried.append(f"download {HTRU2_URL}: {exc}")
-    else:
-        tried.append("download: not allowed")
-    raise DataNotFoundError("pulsar data not found; tried:\n  " + "\n  ".join(tried)
-                            + "\nGive --data PATH or set FASTGRAD_DATA to a CSV file or "
-                            "a folder holding one.")
+        problem = (f"the folder holds neither {TUNED_FILE} nor {HTRU2_FILE}" if p.is_dir()
+                   else "no such file or folder")
+        raise DataNotFoundError(f"FASTGRAD_DATA={env}: {problem}; point it at a CSV file "
+                                "or a folder holding one, or unset it to use the copy of "
+                                "HTRU2 bundled with fastgrad")
+    where, text = _bundled_text()
+    return _load(where, balanced, text)
+
+
+def _downloaded():
+    """The cached download of HTRU2 if its SHA-256 is right, else a fresh download."""
+    cached = cache_dir() / HTRU2_FILE
+    if cached.is_file() and _sha256(cached) == SHA256[HTRU2_FILE]:
+        return cached
+    try:
+        return download_htru2(cached.parent)
+    except OSError as exc:                          # no network, refused, timed out
+        raise DataNotFoundError(f"download of {HTRU2_URL} into {cached.parent} failed "
+                                f"({exc}), and the cache holds no verified copy; without "
+                                "source='download' the copy bundled with fastgrad is "
+                                "used") from None
 
 
 def train_test_split(X, y, test_fraction=0.2, seed=0, stratify=True):
