@@ -183,3 +183,27 @@ def test_a_training_loop_decreases_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.1 * losses[0]
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p)],
+                         ids=["SGD", "Adam"])
+def test_optimizers_refuse_a_bare_parameter_and_empty_or_foreign_lists(make):
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    with pytest.raises(TypeError, match="params must be an iterable of Tensors or Values, "
+                                        "got Tensor"):
+        make(w)
+    with pytest.raises(TypeError, match="params must be an iterable of Tensors or Values, "
+                                        "got Value"):
+        make(Value(1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        make([])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        make(nn.Sequential(nn.Tanh()).parameters())
+    with pytest.raises(TypeError, match="but item 1 is ndarray"):
+        make([w, np.ones(3)])
+    with pytest.raises(TypeError, match="got float"):
+        make(1.0)
+    opt = make(iter([w]))                               # any iterable will do
+    w.grad = np.ones((3, 2))
+    opt.step()
+    assert np.all(w.data < 1)
