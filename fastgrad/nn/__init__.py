@@ -110,7 +110,7 @@ class Module:
         arrays = dict(self.state_dict())
         meta = dict(self._metadata(), fastgrad_version=__version__)
         for key, value in extra.items():
-            if key in meta or key in _OLD_META:
+            if key in meta:
                 raise ValueError(f"save: {key!r} is a name the model file uses itself; "
                                  "give the extra array another name")
             arrays[f"__{key}__"] = np.asarray(value)
@@ -166,10 +166,6 @@ class Module:
         return head + "\n" + "\n".join(lines) + "\n)"
 
 
-#: Names the model files of fastgrad before its model format used for their own arrays
-#: (``fastgrad train --save`` wrote the layer sizes and the standardization statistics).
-_OLD_META = ("layers", "mean", "std")
-
 #: Version of the model file layout (``__format__`` in the file).
 MODEL_FORMAT = 1
 
@@ -196,8 +192,11 @@ def _read_model_file(path):
     special = {k[2:-2]: v for k, v in arrays.items() if k.startswith("__")}
     meta_names = ("format", "fastgrad_version", "sizes", "activation", "final_activation",
                   "dtype", "loss", "input_mean", "input_std")
+    if "format" not in special:         # before the format: train --save's mean and std
+        meta_names += ("mean", "std")
     meta = {k: v for k, v in special.items() if k in meta_names}
-    extra = {k: v for k, v in special.items() if k not in meta_names}
+    extra = {k: v for k, v in special.items()
+             if k not in meta_names or k in ("mean", "std")}
     return params, meta, extra
 
 
