@@ -1,4 +1,4 @@
-"""Writing files atomically: the one helper behind ``Module.save``, ``--save`` and ``--plot``.
+"""Writing files atomically: the one helper behind ``Module.save``, ``--save``, ``--plot``.
 
 A file is written under a temporary name in the folder it belongs to and renamed into
 place, so it appears complete or not at all. The temporary file is created with mode

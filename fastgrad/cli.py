@@ -151,7 +151,8 @@ def _check_arguments(args):
             matplotlib.use("Agg")
             from matplotlib.figure import Figure
         except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'fastgrad[plot]'") from None
+            raise UsageError("--plot needs matplotlib: pip install "
+                             "'fastgrad[plot]'") from None
         ext = os.path.splitext(str(args.plot))[1].lstrip(".").lower()
         formats = Figure().canvas.get_supported_filetypes()
         if ext and ext not in formats:
@@ -424,7 +425,8 @@ def build_parser():
     length.add_argument("--steps", type=_positive(int), default=1000)
     length.add_argument("--epochs", type=_positive(int),
                         help="passes over the training set (instead of --steps)")
-    t.add_argument("--seed", type=_nonnegative(int), default=0, help="seeds the split, weights, batches")
+    t.add_argument("--seed", type=_nonnegative(int), default=0,
+                   help="seeds the split, weights, batches")
     t.add_argument("--standardize", action="store_true",
                    help="scale features with the training set's mean and std")
     t.add_argument("--test-fraction", type=_fraction, default=0.2,

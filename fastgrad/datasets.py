@@ -1,4 +1,4 @@
-"""Data: the HTRU2 pulsar set (``load_pulsars``), two moons, splitting and scaling.
+"""Data: the HTRU2 pulsar set (``load_pulsars``, ``read_csv``), two moons, splitting, scaling.
 
 Where ``load_pulsars`` looks, in order:
 

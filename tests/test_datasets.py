@@ -102,7 +102,8 @@ def test_download_with_a_wrong_checksum_is_refused(monkeypatch, tmp_path):
     ("1,2,3\n4,5,6\n", r"line 1: expected 9 columns .* found 3"),
     ("a,b,c,d,e,f,g,h,label\n1,2,3,4,5,6,7,8,1\n1,2,3,x,5,6,7,8,0\n", r"line 3: not a number"),
     ("1,2,3,4,5,6,7,8,1\n1,2,nan,4,5,6,7,8,0\n", r"line 2: column 3 is nan"),
-    ("1,2,3,4,5,6,7,8,1\n1,2,3,4,5,6,7,8,7\n", r"line 2: the label \(column 9\) must be 0 or 1, found 7"),
+    ("1,2,3,4,5,6,7,8,1\n1,2,3,4,5,6,7,8,7\n",
+     r"line 2: the label \(column 9\) must be 0 or 1, found 7"),
     ("a,b,c,d,e,f,g,h,label\n", r"no data rows"),
 ])
 def test_malformed_files_are_named(tmp_path, content, match):

@@ -2,9 +2,12 @@
 
 ``Module`` finds its parameters (Tensors that require gradients) and sub-modules among its
 attributes, in the order they were set; ``Linear`` computes ``x @ weight + bias`` with
-``weight`` of shape ``(n_in, n_out)``; ``MLP`` stacks them with activations. Models save
-to and load from ``.npz`` files: plain arrays, never pickle, so loading a model file
-cannot run code. ``fastgrad.nn.scalar`` has the same ideas on scalar ``Value``s.
+``weight`` of shape ``(n_in, n_out)``; ``MLP`` stacks them with activations (and can
+standardize its input). Models save to and load from ``.npz`` files: plain arrays, never
+pickle, so loading a model file cannot run code. An MLP's file also holds its sizes,
+activations, dtype, standardization statistics, loss and the fastgrad version, so
+``nn.load(path)`` rebuilds it from the file alone. ``fastgrad.nn.scalar`` has the same
+ideas on scalar ``Value``s.
 """
 import os
 from collections import OrderedDict
@@ -13,8 +16,9 @@ import numpy as np
 
 from .._tensor import Tensor, cross_entropy, linear, mse_loss
 
-__all__ = ["Module", "Linear", "MLP", "load", "Sequential", "Tanh", "ReLU", "Sigmoid", "Identity",
-           "mse_loss", "cross_entropy", "ACTIVATIONS", "INITS"]
+__all__ = ["Module", "Linear", "MLP", "load", "Sequential", "Tanh", "ReLU", "Sigmoid",
+           "Identity", "mse_loss", "cross_entropy", "ACTIVATIONS", "INITS", "LOSSES",
+           "MODEL_FORMAT"]
 
 
 class Module:
