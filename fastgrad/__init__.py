@@ -5,7 +5,24 @@ The front ends record operations on a tape: ``Value`` (scalars, micrograd's API)
 autograd's API). The compiled core (``fastgrad._scalar`` and ``fastgrad._tensor``, built
 from ``src_cython/``) sweeps the tape backwards; gradients come out on the leaves.
 """
-from ._scalar import Tape, Value, current_tape
+try:
+    from ._scalar import Tape, Value, current_tape
+except ModuleNotFoundError as _exc:                 # numpy's "source directory" guard
+    if _exc.name not in (__name__ + "._scalar", __name__ + "._tensor"):
+        raise
+    import os as _os
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    if _os.path.isdir(_os.path.join(_here, _os.pardir, "src_cython")):
+        raise ImportError(
+            f"fastgrad is being imported from its source tree ({_here}), which has no "
+            "compiled modules (fastgrad._scalar, fastgrad._tensor), so it shadows the "
+            "installed fastgrad. Either run Python from another directory, or build the "
+            "compiled modules in place with `pip install -e .` in the source tree."
+        ) from None
+    raise ImportError(
+        f"fastgrad's compiled modules (fastgrad._scalar, fastgrad._tensor) are missing from "
+        f"{_here}: the installation is incomplete; reinstall it (pip install "
+        "--force-reinstall fastgrad)") from None
 from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linear,
                       log_softmax, maximum, minimum, mse_loss, no_grad, set_grad_enabled,
                       softmax, stack, where)

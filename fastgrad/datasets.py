@@ -1,4 +1,4 @@
-"""Data: the HTRU2 pulsar set (``load_pulsars``), two moons, splitting and scaling.
+"""Data: the HTRU2 pulsar set (``load_pulsars``, ``read_csv``), two moons, splitting, scaling.
 
 Where ``load_pulsars`` looks, in order:
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_pulsars", "train_test_split", "standardize", "make_moons",
+__all__ = ["load_pulsars", "read_csv", "train_test_split", "standardize", "make_moons",
            "DataError", "DataNotFoundError", "PULSAR_FEATURES"]
 
 #: Column names of the pulsar features.
@@ -85,10 +85,12 @@ def _in_folder(folder, balanced):
     return None
 
 
-def _read_csv(path, text=None):
+def _read_csv(path, labelled=True, text=None):
     """Rows of numbers from a CSV with 9 columns, with or without a header line.
 
-    ``text`` is the file's content when it is already read (``path`` then only names it).
+    ``labelled=None`` also takes 8 columns (features without the label), the same number
+    on every line; the label column, when there is one, must hold 0 or 1. ``text`` is the
+    file's content when it is already read (``path`` then only names it).
     """
     if text is None:
         try:
@@ -101,31 +103,41 @@ def _read_csv(path, text=None):
     start = 0
     if lines and lines[0].strip() and not _numeric(lines[0].split(",")[0]):
         start = 1                                   # a header line
-    rows = []
+    n_features = len(PULSAR_FEATURES)
+    widths = (n_features + 1,) if labelled else (n_features + 1, n_features)
+    rows, numbers = [], []
     for number, line in enumerate(lines[start:], start=start + 1):
         if not line.strip():
             continue
         cells = line.split(",")
-        if len(cells) != len(PULSAR_FEATURES) + 1:
-            raise DataError(f"{path}, line {number}: expected {len(PULSAR_FEATURES) + 1} "
-                            f"columns (8 features and a label), found {len(cells)}")
+        if len(cells) not in widths or (rows and len(cells) != len(rows[0])):
+            expected = (f"{len(rows[0])} columns, as on line {numbers[0]}" if rows else
+                        f"{n_features + 1} columns (8 features and a label)" if labelled
+                        else f"{n_features} columns (the features) or {n_features + 1} "
+                             "(the features and a label)")
+            raise DataError(f"{path}, line {number}: expected {expected}, found "
+                            f"{len(cells)}")
         try:
             rows.append([float(c) for c in cells])
         except ValueError:
             raise DataError(f"{path}, line {number}: not a number in "
                             f"{line.strip()[:60]!r}") from None
+        numbers.append(number)
     if not rows:
         raise DataError(f"{path}: no data rows")
     data = np.array(rows)
     bad = np.argwhere(~np.isfinite(data))
     if len(bad):
         r, c = bad[0]
-        raise DataError(f"{path}, line {r + start + 1}: column {c + 1} is {data[r, c]} "
+        raise DataError(f"{path}, line {numbers[r]}: column {c + 1} is {data[r, c]} "
                         f"({len(bad)} missing or non-finite values in all)")
-    labels = data[:, -1]
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise DataError(f"{path}: the last column must be a 0/1 label, found "
-                        f"{sorted(set(labels[~np.isin(labels, (0.0, 1.0))]))[:3]}")
+    if data.shape[1] == n_features + 1:
+        wrong = np.flatnonzero(~np.isin(data[:, -1], (0.0, 1.0)))
+        if len(wrong):
+            r = wrong[0]
+            raise DataError(f"{path}, line {numbers[r]}: the label (column {n_features + 1}) "
+                            f"must be 0 or 1, found {data[r, -1]:g} ({len(wrong)} rows with "
+                            "another label in all)")
     return data
 
 
@@ -150,11 +162,38 @@ def _balance(X, y):
 
 
 def _load(path, balanced, text=None):
-    data = _read_csv(path, text)
+    data = _read_csv(path, text=text)
     X, y = data[:, :-1].astype(np.float64), data[:, -1].astype(np.int64)
     if balanced:
         X, y = _balance(X, y)
     return X, y
+
+
+def read_csv(path, labelled=None):
+    """The rows of one pulsar CSV as they are (no balancing): ``(X, y)``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV with the 8 feature columns and, unless ``labelled`` is True, optionally a
+        0/1 label column last; a header line is skipped.
+    labelled : bool or None, default None
+        True: the label column is required; None: either layout.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 8)
+    y : ndarray of int64, shape (n,), or None when the file has no label column
+
+    Raises
+    ------
+    DataError
+        The file cannot be read or is malformed (the message names the line).
+    """
+    data = _read_csv(path, labelled=labelled)
+    if data.shape[1] == len(PULSAR_FEATURES):
+        return data, None
+    return data[:, :-1].copy(), data[:, -1].astype(np.int64)
 
 
 def _sha256(path):

@@ -24,17 +24,30 @@ def _positive(name, value, allow_zero=False):
     return float(value)
 
 
+def _is_parameter(p):
+    return isinstance(p, (Tensor, Value)) or hasattr(p, "_fastgrad_engine")
+
+
 class Optimizer:
     """Holds the parameters and the per-parameter state; subclasses define ``_update``."""
 
     def __init__(self, params, lr):
+        name = type(self).__name__
+        if _is_parameter(params) or isinstance(params, (str, bytes, dict)) or \
+                not hasattr(params, "__iter__"):
+            # a Tensor iterates over its rows, which are new Tensors: never updated
+            raise TypeError(f"{name}: params must be an iterable of Tensors or Values, "
+                            f"got {type(params).__name__}; pass a list, e.g. [w] or "
+                            "model.parameters()")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        for p in self.params:
-            if not isinstance(p, (Tensor, Value)) and not hasattr(p, "_fastgrad_engine"):
-                raise TypeError(f"{type(self).__name__}: parameters must be Tensors or "
-                                f"Values, got {type(p).__name__}")
+            raise ValueError(f"{name}: got an empty parameter list (model.parameters() "
+                             "of a model without parameters?); give at least one "
+                             "Tensor or Value")
+        for i, p in enumerate(self.params):
+            if not _is_parameter(p):
+                raise TypeError(f"{name}: params must be an iterable of Tensors or Values, "
+                                f"but item {i} is {type(p).__name__}")
             if isinstance(p, Tensor) and not p.requires_grad:
                 raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} "
                                  "does not require grad")

@@ -320,7 +320,8 @@ def test_download_without_network_says_so():
     ("1,2,3\n4,5,6\n", r"line 1: expected 9 columns .* found 3"),
     ("a,b,c,d,e,f,g,h,label\n1,2,3,4,5,6,7,8,1\n1,2,3,x,5,6,7,8,0\n", r"line 3: not a number"),
     ("1,2,3,4,5,6,7,8,1\n1,2,nan,4,5,6,7,8,0\n", r"line 2: column 3 is nan"),
-    ("1,2,3,4,5,6,7,8,1\n1,2,3,4,5,6,7,8,7\n", r"last column must be a 0/1 label"),
+    ("1,2,3,4,5,6,7,8,1\n1,2,3,4,5,6,7,8,7\n",
+     r"line 2: the label \(column 9\) must be 0 or 1, found 7"),
     ("a,b,c,d,e,f,g,h,label\n", r"no data rows"),
 ])
 def test_malformed_files_are_named(tmp_path, content, match):
@@ -376,3 +377,31 @@ def test_damaged_download(monkeypatch):
     monkeypatch.setattr(datasets, "_fetch", lambda url: b"PK\x03\x04 not really a zip")
     with pytest.raises(datasets.DataError, match="damaged archive"):
         datasets.load_pulsars(source="download")
+
+
+def test_a_label_other_than_0_or_1_names_the_line_and_the_value(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text(",".join(datasets.PULSAR_FEATURES) + ",label\n1,2,3,4,5,6,7,8,0\n\n"
+                    "1,2,3,4,5,6,7,8,2\n1,2,3,4,5,6,7,8,-1\n")
+    with pytest.raises(datasets.DataError) as info:
+        datasets.load_pulsars(path)
+    assert str(info.value) == (f"{path}, line 4: the label (column 9) must be 0 or 1, "
+                               "found 2 (2 rows with another label in all)")
+
+
+def test_read_csv_takes_rows_with_or_without_the_label(tmp_path):
+    rows = np.arange(18, dtype=float).reshape(2, 9)
+    rows[:, 8] = [1, 0]
+    path = tmp_path / "with.csv"
+    np.savetxt(path, rows, delimiter=",")
+    X, y = datasets.read_csv(path)
+    np.testing.assert_array_equal(X, rows[:, :8])
+    assert y.tolist() == [1, 0] and y.dtype == np.int64
+    np.savetxt(path, rows[:, :8], delimiter=",")
+    X, y = datasets.read_csv(path)
+    assert y is None and X.shape == (2, 8)
+    with pytest.raises(datasets.DataError, match="line 1: expected 9 columns"):
+        datasets.read_csv(path, labelled=True)
+    path.write_text("1,2,3,4,5,6,7,8\n1,2,3,4,5,6,7,8,1\n")
+    with pytest.raises(datasets.DataError, match="line 2: expected 8 columns, as on line 1"):
+        datasets.read_csv(path)

@@ -165,7 +165,7 @@ def test_optimizer_bad_input():
         optim.Adam([])
     with pytest.raises(ValueError, match="does not require grad"):
         optim.SGD([Tensor([1.0])], lr=0.1)
-    with pytest.raises(TypeError, match="must be Tensors or Values, got ndarray"):
+    with pytest.raises(TypeError, match="Tensors or Values, but item 0 is ndarray"):
         optim.SGD([np.ones(2)], lr=0.1)
     with pytest.raises(ValueError, match="betas must lie in"):
         optim.Adam([w], betas=(1.0, 0.9))
@@ -183,3 +183,90 @@ def test_a_training_loop_decreases_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.1 * losses[0]
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p)],
+                         ids=["SGD", "Adam"])
+def test_optimizers_refuse_a_bare_parameter_and_empty_or_foreign_lists(make):
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    with pytest.raises(TypeError, match="params must be an iterable of Tensors or Values, "
+                                        "got Tensor"):
+        make(w)
+    with pytest.raises(TypeError, match="params must be an iterable of Tensors or Values, "
+                                        "got Value"):
+        make(Value(1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        make([])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        make(nn.Sequential(nn.Tanh()).parameters())
+    with pytest.raises(TypeError, match="but item 1 is ndarray"):
+        make([w, np.ones(3)])
+    with pytest.raises(TypeError, match="got float"):
+        make(1.0)
+    opt = make(iter([w]))                               # any iterable will do
+    w.grad = np.ones((3, 2))
+    opt.step()
+    assert np.all(w.data < 1)
+
+
+def test_a_model_file_carries_what_predicting_needs(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(50.0, 20.0, size=(40, 3))
+    scaled, (mean, std) = (X - X.mean(0)) / X.std(0), (X.mean(0), X.std(0))
+    model = nn.MLP([3, 5, 2], activation="relu", final_activation="sigmoid", rng=0,
+                   standardize=(mean, std), loss="mse")
+    plain = nn.MLP([3, 5, 2], activation="relu", final_activation="sigmoid", rng=0)
+    np.testing.assert_allclose(model(X).data, plain(scaled).data, rtol=1e-13, atol=1e-15)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as data:
+        assert str(data["__fastgrad_version__"]) == fg.__version__
+        assert data["__sizes__"].tolist() == [3, 5, 2] and str(data["__loss__"]) == "mse"
+        assert str(data["__activation__"]) == "relu"
+        assert str(data["__final_activation__"]) == "sigmoid"
+    loaded = nn.load(path)                             # from the file alone
+    assert (loaded.sizes, loaded.activation, loaded.final_activation, loaded.loss) == \
+        ([3, 5, 2], "relu", "sigmoid", "mse")
+    np.testing.assert_array_equal(loaded(X).data, model(X).data)   # raw features in
+    np.testing.assert_array_equal(nn.MLP.from_file(path)(X).data, model(X).data)
+    same = nn.MLP([3, 5, 2], activation="relu", final_activation="sigmoid", rng=9)
+    same.load(path)                                    # loading into a model adopts them
+    np.testing.assert_array_equal(same(X).data, model(X).data)
+
+
+def test_loading_refuses_a_file_that_does_not_fit(tmp_path):
+    path = tmp_path / "model.npz"
+    nn.MLP([8, 25, 10, 2], rng=0).save(path)
+    with pytest.raises(ValueError, match=r"holds an MLP of sizes 8-25-10-2, this model is "
+                                         r"8-5-2"):
+        nn.MLP([8, 5, 2]).load(path)
+    with pytest.raises(ValueError, match=r"saved with activation='tanh', this model has "
+                                         r"activation='relu'"):
+        nn.MLP([8, 25, 10, 2], activation="relu").load(path)
+    with pytest.raises(ValueError, match=r"saved with final_activation=None, this model "
+                                         r"has final_activation='tanh'"):
+        nn.MLP([8, 25, 10, 2], final_activation="tanh").load(path)
+    with pytest.raises(ValueError, match=r"'layers.0.weight' has shape \(8, 25\), the "
+                                         r"parameter has shape \(8, 5\)"):
+        nn.Sequential(nn.Linear(8, 5), nn.Tanh()).load_state_dict(
+            {"layers.0.weight": np.zeros((8, 25)), "layers.0.bias": np.zeros(25)})
+    with pytest.raises(ValueError, match="is a name the model file uses itself"):
+        nn.MLP([2, 2]).save(tmp_path / "x.npz", sizes=[1])
+    with pytest.raises(ValueError, match="shape \\(8,\\), one per input feature"):
+        nn.MLP([8, 2], standardize=(np.zeros(3), np.ones(3)))
+
+
+def test_a_model_file_of_the_old_format(tmp_path):
+    # what fastgrad train --save wrote before model files recorded the architecture
+    old = nn.MLP([3, 4, 2], rng=0)
+    mean, std = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 8.0])
+    path = tmp_path / "old.npz"
+    np.savez(path, **old.state_dict(), __layers__=np.array([3, 4, 2]), __mean__=mean,
+             __std__=std)
+    with pytest.raises(ValueError, match=r"a model file without its architecture .* "
+                                         r"nn.MLP\(sizes, activation=\.\.\."):
+        nn.load(path)
+    model = nn.MLP([3, 4, 2], rng=5)
+    model.load(path)                          # the documented fallback: statistics applied
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_array_equal(model(x).data, old((x - mean) / std).data)

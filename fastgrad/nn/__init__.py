@@ -2,9 +2,12 @@
 
 ``Module`` finds its parameters (Tensors that require gradients) and sub-modules among its
 attributes, in the order they were set; ``Linear`` computes ``x @ weight + bias`` with
-``weight`` of shape ``(n_in, n_out)``; ``MLP`` stacks them with activations. Models save
-to and load from ``.npz`` files: plain arrays, never pickle, so loading a model file
-cannot run code. ``fastgrad.nn.scalar`` has the same ideas on scalar ``Value``s.
+``weight`` of shape ``(n_in, n_out)``; ``MLP`` stacks them with activations (and can
+standardize its input). Models save to and load from ``.npz`` files: plain arrays, never
+pickle, so loading a model file cannot run code. An MLP's file also holds its sizes,
+activations, dtype, standardization statistics, loss and the fastgrad version, so
+``nn.load(path)`` rebuilds it from the file alone. ``fastgrad.nn.scalar`` has the same
+ideas on scalar ``Value``s.
 """
 import os
 from collections import OrderedDict
@@ -13,8 +16,9 @@ import numpy as np
 
 from .._tensor import Tensor, cross_entropy, linear, mse_loss
 
-__all__ = ["Module", "Linear", "MLP", "Sequential", "Tanh", "ReLU", "Sigmoid", "Identity",
-           "mse_loss", "cross_entropy", "ACTIVATIONS", "INITS"]
+__all__ = ["Module", "Linear", "MLP", "load", "Sequential", "Tanh", "ReLU", "Sigmoid",
+           "Identity", "mse_loss", "cross_entropy", "ACTIVATIONS", "INITS", "LOSSES",
+           "MODEL_FORMAT"]
 
 
 class Module:
@@ -95,21 +99,58 @@ class Module:
     def save(self, path, **extra):
         """Write the parameters (and ``extra`` arrays) to an ``.npz`` file, atomically.
 
-        The file appears complete or not at all: it is written next to ``path`` and
-        renamed into place.
+        The file appears complete or not at all (it is written next to ``path`` and
+        renamed into place) and gets the mode a plain ``open()`` would give it. Besides
+        the parameters it holds the fastgrad version and what the module's class records
+        about itself (an ``MLP``: everything ``nn.load`` needs to rebuild it).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        **extra : array_like
+            More arrays to keep in the file; ``load`` returns them.
         """
+        from .. import __version__
         arrays = dict(self.state_dict())
+        meta = dict(self._metadata(), fastgrad_version=__version__)
         for key, value in extra.items():
+            if key in meta:
+                raise ValueError(f"save: {key!r} is a name the model file uses itself; "
+                                 "give the extra array another name")
             arrays[f"__{key}__"] = np.asarray(value)
+        arrays.update({f"__{key}__": np.asarray(value) for key, value in meta.items()})
         save_npz(path, arrays)
 
     def load(self, path):
-        """Set the parameters from a file written by ``save``; returns the extra arrays."""
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        extra = {k[2:-2]: v for k, v in arrays.items() if k.startswith("__")}
-        self.load_state_dict({k: v for k, v in arrays.items() if not k.startswith("__")})
+        """Set the parameters from a file written by ``save``; returns the extra arrays.
+
+        Raises
+        ------
+        ValueError
+            The file does not fit this module (it names the file, the parameter and both
+            shapes), or is not a model file.
+        KeyError
+            The file has parameters the module lacks, or lacks some it has.
+        """
+        params, meta, extra = _read_model_file(path)
+        self._check_metadata(meta, path)
+        try:
+            self.load_state_dict(params)
+        except (KeyError, ValueError) as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            raise type(exc)(f"{os.fspath(path)}: {message}") from None
+        self._apply_metadata(meta)
         return extra
+
+    def _metadata(self):
+        """Name -> value of what the file records about the module (a hook)."""
+        return {}
+
+    def _check_metadata(self, meta, path):
+        """Raise ``ValueError`` if a file's metadata does not fit this module (a hook)."""
+
+    def _apply_metadata(self, meta):
+        """Take what the file records (a hook; called after the parameters are set)."""
 
     # ---- printing ------------------------------------------------------------------------
 
@@ -129,19 +170,55 @@ class Module:
         return head + "\n" + "\n".join(lines) + "\n)"
 
 
-def save_npz(path, arrays):
-    """``numpy.savez`` to ``path``, atomically (a temporary file renamed into place)."""
-    import tempfile
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastgrad-", suffix=".npz")
+#: Version of the model file layout (``__format__`` in the file).
+MODEL_FORMAT = 1
+
+
+def _read_model_file(path):
+    """``(parameters, metadata, extra)`` dicts from an ``.npz`` model file (no pickle)."""
+    import zipfile
+    where = os.fspath(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise ValueError(f"{where}: not an .npz model file (a single .npy array)")
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{where}: not an .npz model file ({exc})") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{where}: not an .npz model file (numpy would have to "
+                             "unpickle it, which can run code: allow_pickle=False "
+                             "refuses)") from None
         raise
+    params = {k: v for k, v in arrays.items() if not k.startswith("__")}
+    special = {k[2:-2]: v for k, v in arrays.items() if k.startswith("__")}
+    meta_names = ("format", "fastgrad_version", "sizes", "activation", "final_activation",
+                  "dtype", "loss", "input_mean", "input_std")
+    if "format" not in special:         # before the format: train --save's mean and std
+        meta_names += ("mean", "std")
+    meta = {k: v for k, v in special.items() if k in meta_names}
+    extra = {k: v for k, v in special.items()
+             if k not in meta_names or k in ("mean", "std")}
+    return params, meta, extra
+
+
+def _text(array):
+    """A string stored in a model file (``""`` stands for None)."""
+    value = str(np.asarray(array)[()])
+    return value or None
+
+
+def save_npz(path, arrays):
+    """``numpy.savez`` to ``path``, atomically (a temporary file renamed into place).
+
+    The file gets the mode a plain ``open()`` would give it (``0o666 & ~umask``).
+    """
+    from .._io import atomic_write
+    with atomic_write(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
 
 
 # ---- layers ---------------------------------------------------------------------------
@@ -283,16 +360,33 @@ class MLP(Sequential):
         reference notebook uses "tanh" with a mean-squared-error loss.
     init, rng, dtype
         Passed to every ``Linear``; ``rng`` may be a seed.
+    standardize : (mean, std), optional
+        Feature statistics the model applies to its input, ``(x - mean) / std``, before
+        the first layer (what ``datasets.standardize`` returns as its last item). A model
+        trained on standardized features then predicts from raw ones, and its file
+        carries the statistics.
+    loss : {"mse", "xent", None}, default None
+        The loss the model is trained with; recorded in its file (informational).
+
+    Notes
+    -----
+    ``save`` writes, besides the parameters, the sizes, both activations, the dtype, the
+    standardization statistics, the loss and the fastgrad version; ``nn.load(path)``
+    (or ``MLP.from_file(path)``) rebuilds the model from the file alone, and
+    ``model.load(path)`` refuses a file whose sizes or activations differ from the
+    model's.
     """
 
     def __init__(self, sizes, activation="tanh", final_activation=None, init="normal",
-                 rng=None, dtype=np.float64):
+                 rng=None, dtype=np.float64, standardize=None, loss=None):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, "
                              f"got {sizes}")
         _activation(activation, "activation")
         _activation(final_activation, "final_activation")
+        if loss not in LOSSES:
+            raise ValueError(f"MLP: loss must be one of {LOSSES}, got {loss!r}")
         rng = np.random.default_rng(rng)
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
@@ -304,7 +398,116 @@ class MLP(Sequential):
         super().__init__(*layers)
         self.sizes = sizes
         self.activation, self.final_activation = activation, final_activation
+        self.loss = loss
+        self.input_mean = self.input_std = None
+        if standardize is not None:
+            self.set_standardization(*standardize)
+
+    def set_standardization(self, mean, std):
+        """Apply ``(x - mean) / std`` to every input from now on (None, None: stop)."""
+        if mean is None and std is None:
+            self.input_mean = self.input_std = None
+            return self
+        n = self.sizes[0]
+        mean, std = (np.asarray(a, dtype=np.float64) for a in (mean, std))
+        if mean.shape != (n,) or std.shape != (n,):
+            raise ValueError(f"MLP: standardization statistics must have shape ({n},), one "
+                             f"per input feature, got mean {mean.shape} and std {std.shape}")
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise ValueError("MLP: standardization needs finite means and positive finite "
+                             "standard deviations")
+        self.input_mean, self.input_std = mean, std
+        return self
+
+    def forward(self, x):
+        if self.input_mean is not None:
+            if not isinstance(x, Tensor):
+                x = np.asarray(x, dtype=np.float64)
+            x = (x - self.input_mean) / self.input_std
+        return super().forward(x)
+
+    @classmethod
+    def from_file(cls, path):
+        """The model saved in ``path``, rebuilt from the file alone (see ``nn.load``)."""
+        return load(path)
+
+    def _metadata(self):
+        meta = {"format": MODEL_FORMAT, "sizes": np.array(self.sizes),
+                "activation": self.activation, "final_activation": self.final_activation or "",
+                "dtype": np.dtype(self.layers[0].weight.dtype).name, "loss": self.loss or ""}
+        if self.input_mean is not None:
+            meta.update(input_mean=self.input_mean, input_std=self.input_std)
+        return meta
+
+    def _check_metadata(self, meta, path):
+        where = os.fspath(path)
+        if "format" not in meta:
+            return                   # a file from before the format: the parameters decide
+        sizes = [int(n) for n in meta["sizes"]]
+        if sizes != self.sizes:
+            raise ValueError(f"{where} holds an MLP of sizes {'-'.join(map(str, sizes))}, "
+                             f"this model is {'-'.join(map(str, self.sizes))}; build it "
+                             f"with those sizes, or use nn.load(path)")
+        for name in ("activation", "final_activation"):
+            theirs, ours = _text(meta[name]), getattr(self, name)
+            if theirs != ours:
+                raise ValueError(f"{where} was saved with {name}={theirs!r}, this model has "
+                                 f"{name}={ours!r}; predictions would be wrong: build the "
+                                 "model to match, or use nn.load(path)")
+
+    def _apply_metadata(self, meta):
+        if "format" in meta:
+            self.loss = _text(meta["loss"])
+            mean, std = meta.get("input_mean"), meta.get("input_std")
+        else:                        # fastgrad train --save before the format
+            mean, std = meta.get("mean"), meta.get("std")
+        self.set_standardization(mean, std)
 
     def extra_repr(self):
         return (f"{self.sizes}, activation={self.activation!r}, "
                 f"final_activation={self.final_activation!r}")
+
+
+#: The losses an ``MLP`` can record as the one it was trained with.
+LOSSES = (None, "mse", "xent")
+
+
+def load(path):
+    """Rebuild a model saved by ``MLP.save`` (or ``fastgrad train --save``) from its file.
+
+    The file holds the layer sizes, the activations, the dtype, the standardization
+    statistics (the returned model applies them to its input), the loss it was trained
+    with and the fastgrad version that wrote it; it is read with
+    ``np.load(allow_pickle=False)``, so loading cannot run code.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    MLP
+
+    Raises
+    ------
+    ValueError
+        ``path`` is not a model file, or a model file from before fastgrad recorded the
+        architecture (it holds only parameters: build the model with
+        ``nn.MLP(sizes, activation=...)`` and call its ``load(path)``).
+    """
+    params, meta, _ = _read_model_file(path)
+    where = os.fspath(path)
+    if "format" not in meta:
+        raise ValueError(f"{where}: a model file without its architecture (written by a "
+                         "fastgrad before model files recorded it, or by Module.save of a "
+                         "module that is not an MLP); build the model with "
+                         "nn.MLP(sizes, activation=..., final_activation=...) and call "
+                         "its .load(path)")
+    if int(meta["format"]) > MODEL_FORMAT:
+        raise ValueError(f"{where}: model format {int(meta['format'])} is newer than this "
+                         f"fastgrad reads ({MODEL_FORMAT}); upgrade fastgrad")
+    model = MLP([int(n) for n in meta["sizes"]], activation=_text(meta["activation"]),
+                final_activation=_text(meta["final_activation"]),
+                dtype=np.dtype(_text(meta["dtype"])))
+    model.load(path)
+    return model
