@@ -63,9 +63,9 @@ def _randn(value):
     """A random normal vector in value's space (a float for a Python number)."""
     def leaf(v):
         shape, dtype = _space(v)
-        r = np.random.randn(*shape)
+        r = np.asarray(np.random.randn(*shape))
         if dtype.kind == "c":
-            r = r + 1j * np.random.randn(*shape)
+            r = r + 1j * np.asarray(np.random.randn(*shape))
         return float(r) if _is_number(v) and not isinstance(v, complex) else r.astype(dtype)
     return _tree_map(leaf, value)
 
