@@ -240,19 +240,10 @@ def _stack_rows(rows, lead_shape, x):
 def make_vjp(fun, x):
     """Reverse mode: ``make_vjp(fun, argnum)(*args)`` is ``(vjp, fun(*args))``.
 
-    Parameters
-    ----------
-    fun : callable
-    argnum : int or tuple of ints, default 0
-        The positional argument(s) to differentiate with respect to.
-
-    Returns
-    -------
-    callable
-        Takes ``fun``'s arguments; returns ``(vjp, ans)``, where ``ans = fun(*args)`` and
-        ``vjp(g)``, for a cotangent ``g`` shaped like ``ans``, is ``g``'s pull-back
-        (``g`` times the Jacobian), in the structure of the differentiated argument.
-        ``vjp`` can be called many times; it reuses the recorded forward pass.
+    ``argnum`` (an int or a tuple of ints) names the differentiated argument(s), as for
+    ``grad``. ``vjp(g)``, for a cotangent ``g`` shaped like the output, is ``g``'s
+    pull-back (``g`` times the Jacobian) in the structure of the differentiated
+    argument; it can be called many times and reuses the recorded forward pass.
     """
     return _make_vjp(fun, x)
 
@@ -261,17 +252,9 @@ def make_vjp(fun, x):
 def make_jvp(fun, x):
     """Forward mode: ``make_jvp(fun, argnum)(*args)`` is ``jvp``, ``jvp(v) = (ans, t)``.
 
-    Parameters
-    ----------
-    fun : callable
-    argnum : int or tuple of ints, default 0
-
-    Returns
-    -------
-    callable
-        Takes ``fun``'s arguments; returns ``jvp``. ``jvp(v)``, for a tangent ``v``
-        in the structure of the differentiated argument, is ``(fun(*args), J v)``,
-        computed in one forward pass that carries the tangent.
+    ``argnum`` as for ``grad``. ``jvp(v)``, for a tangent ``v`` in the structure of the
+    differentiated argument, is ``(fun(*args), J v)``, computed in one forward pass that
+    carries the tangent.
     """
     return _make_jvp(fun, x)
 
@@ -471,19 +454,26 @@ def hessian_tensor_product(fun, argnum=0):
         ``args[argnum]``, contracted with ``v`` (shaped like that argument) over all its
         axes; computed forward over reverse, without building the Hessian.
     """
-    argnum = _check_argnum(argnum, "hessian_tensor_product")
-
-    def htp(*args, **kwargs):
-        if not args:
-            raise TypeError("hessian_tensor_product: call it with the function's "
-                            "arguments followed by the vector")
-        *args, v = args
-        unary_f, x = _bind(fun, argnum, args, kwargs, "hessian_tensor_product")
+    def htp(unary_f, x, v):
         _check_like(v, x, "hessian_tensor_product")
         return _hvp_at(unary_f, x)(v)
+    return _product_operator(htp, fun, argnum, "hessian_tensor_product")
 
-    htp.__name__ = f"hessian_tensor_product_of_{_name(fun)}"
-    return htp
+
+def _product_operator(product, fun, argnum, op):
+    """A function of (*args, v, **kwargs) that returns product(fun of args[argnum], x, v)."""
+    argnum = _check_argnum(argnum, op)
+
+    def operator_f(*args, **kwargs):
+        if not args:
+            raise TypeError(f"{op}: call it with the function's arguments followed by "
+                            "the vector")
+        *args, v = args
+        unary_f, x = _bind(fun, argnum, args, kwargs, op)
+        return product(unary_f, x, v)
+
+    operator_f.__name__ = operator_f.__qualname__ = f"{op}_of_{_name(fun)}"
+    return operator_f
 
 
 hessian_vector_product = hessian_tensor_product
@@ -527,14 +517,7 @@ def tensor_jacobian_product(fun, argnum=0):
         output axes; ``v`` has the shape of the output's first ``v.ndim`` axes. One
         reverse pass per element of the remaining output axes.
     """
-    argnum = _check_argnum(argnum, "tensor_jacobian_product")
-
-    def tjp(*args, **kwargs):
-        if not args:
-            raise TypeError("tensor_jacobian_product: call it with the function's "
-                            "arguments followed by the tensor")
-        *args, v = args
-        unary_f, x = _bind(fun, argnum, args, kwargs, "tensor_jacobian_product")
+    def tjp(unary_f, x, v):
         vjp, ans = _make_vjp(unary_f, x)
         shape, dtype = _real_output(ans, "tensor_jacobian_product")
         vshape = _shape_dtype(v)[0]
@@ -552,9 +535,7 @@ def tensor_jacobian_product(fun, argnum=0):
             e.flat[j] = 1
             rows.append(vjp(column * e))
         return _stack_rows(rows, rest, x)
-
-    tjp.__name__ = f"tensor_jacobian_product_of_{_name(fun)}"
-    return tjp
+    return _product_operator(tjp, fun, argnum, "tensor_jacobian_product")
 
 
 vector_jacobian_product = tensor_jacobian_product
