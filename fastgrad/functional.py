@@ -261,7 +261,8 @@ def make_jvp(fun, x):
 
 @_nary
 def grad(fun, x):
-    """The gradient of a scalar function, as a function.
+    """
+    Returns a function which computes the gradient of the scalar function ``fun``.
 
     Parameters
     ----------
