@@ -117,8 +117,8 @@ def make_vjp(fun, x):
         _depth -= 1
     if not (isinstance(out, Tensor) and _reaches(out, leaves)):
         if isinstance(out, (list, tuple, dict)):
-            raise NotImplementedError("make_vjp of a function returning a container "
-                                      "needs the engine of issue 12")
+            raise TypeError("make_vjp: the function must return an array, a number or "
+                            f"a Tensor, it returned a {type(out).__name__}")
         warnings.warn("Output seems independent of input.", UserWarning, stacklevel=2)
         zeros = {id(t): (0.0 if number else np.zeros(t.shape, t.dtype))
                  for t, number in leaves}

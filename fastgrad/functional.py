@@ -320,17 +320,42 @@ def value_and_grad(fun, x):
 def grad_and_aux(fun, x):
     """For ``fun`` returning ``(scalar, aux)``: ``(gradient of the scalar, aux)``.
 
-    ``aux`` is returned as ``fun`` computed it, without being differentiated.
+    ``aux`` is anything (its Tensors come back as plain values, or as Tensors of an
+    enclosing differentiation); only the scalar is differentiated.
     """
-    def first(y):
+    kept = []
+
+    def packed(y):
         out = fun(y)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError(f"grad_and_aux: the function must return a pair (scalar, "
                             f"aux), it returned a {type(out).__name__}")
-        return out
-    vjp, (ans, aux) = _make_vjp(first, x)
-    return vjp((_ones_like_output(ans, "grad_and_aux", scalar=True),
-                _tree_map(lambda v: np.zeros(*_shape_dtype(v)), aux))), aux
+        ans, aux = out
+        _real_output(ans, "grad_and_aux", scalar=True)
+        tensors = [leaf for leaf in _leaves(aux) if isinstance(leaf, Tensor)]
+        kept.append((aux, [t.shape for t in tensors]))
+        if not tensors:
+            return ans
+        # the aux Tensors ride along in the output (with zero cotangents), so that the
+        # core hands them back with this differentiation's recording removed
+        fnp = _fnp()
+        return fnp.concatenate([fnp.reshape(ans, (1,))]
+                               + [fnp.reshape(t, (-1,)) for t in tensors])
+
+    vjp, flat = _make_vjp(packed, x)
+    aux, shapes = kept[-1]
+    if not shapes:
+        return vjp(_ones_like_output(flat, "grad_and_aux", scalar=True)), aux
+    seed = np.zeros(_shape_dtype(flat)[0], _real_output(flat, "grad_and_aux")[1])
+    seed[0] = 1
+    pieces, start = [], 1
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(_fnp().reshape(flat[start:start + size], shape))
+        start += size
+    it = iter(pieces)
+    aux = _tree_map(lambda leaf: next(it) if isinstance(leaf, Tensor) else leaf, aux)
+    return vjp(seed), aux
 
 
 @_nary

@@ -291,6 +291,14 @@ def test_grad_and_aux():
     close(g, onp.cos(x))
     close(aux, x ** 2)
     assert type(aux) is onp.ndarray
+    g, aux = grad_and_aux(lambda x: (np.sum(x ** 3), {"sq": [x ** 2, x[0]], "name": "n",
+                                                       "n": 3}))(x)
+    close(g, 3 * x ** 2)
+    close(aux["sq"][0], x ** 2)
+    assert aux["sq"][1] == 0.5 and aux["name"] == "n" and aux["n"] == 3
+    # inside an outer differentiation, aux stays differentiable by it
+    outer = grad(lambda s: np.sum(grad_and_aux(lambda x: (np.sum(x * s), x * s))(x)[1]))
+    assert outer(2.0) == pytest.approx(onp.sum(x), rel=1e-15)
 
 
 def test_grad_named_and_multigrad_dict():
