@@ -28,8 +28,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ._tensor import Tensor
-from .core import make_jvp as _make_jvp
-from .core import make_vjp as _make_vjp
+from . import core
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian",
            "hessian_tensor_product", "hessian_vector_product", "make_vjp", "make_jvp",
@@ -234,6 +233,95 @@ def _stack_rows(rows, lead_shape, x):
     return _tree_map(stack, x, *rows)
 
 
+def _flatten(tree):
+    """(vector, unflatten): tree's leaves raveled into one 1-D array or Tensor.
+
+    ``unflatten(vector)`` rebuilds the structure, each leaf in its shape (and, for plain
+    values, its floating dtype).
+    """
+    leaves = _leaves(tree)
+    fnp = _fnp()
+    parts = [fnp.reshape(leaf, (-1,)) for leaf in leaves]
+    if not parts:
+        vector = np.zeros(0)
+    elif any(isinstance(p, Tensor) for p in parts):
+        vector = fnp.concatenate(parts)
+    else:
+        vector = np.concatenate(parts)
+    layout = [_shape_dtype(leaf) for leaf in leaves]
+
+    def unflatten(vector):
+        pieces, start = [], 0
+        for shape, dtype in layout:
+            size = int(np.prod(shape))
+            piece = vector[start:start + size]
+            if isinstance(piece, Tensor):
+                piece = fnp.reshape(piece, shape)
+            else:
+                piece = piece.reshape(shape)
+                if dtype.kind == "f" and piece.dtype != dtype:
+                    piece = piece.astype(dtype)
+                if not shape:
+                    piece = piece[()]
+            pieces.append(piece)
+            start += size
+        it = iter(pieces)
+        return _tree_map(lambda _: next(it), tree)
+
+    return vector, unflatten
+
+
+def _make_vjp(fun, x):
+    """core.make_vjp, for functions returning lists/tuples/dicts of arrays too.
+
+    A container output is raveled into one vector for the core and rebuilt around it;
+    the cotangent, in the output's structure, is raveled the same way.
+    """
+    kept = []
+
+    def flat_fun(y):
+        out = fun(y)
+        if not _is_container(out):
+            kept.append(None)
+            return out
+        vector, unflatten = _flatten(out)
+        kept.append((out, unflatten))
+        return vector
+
+    vjp, ans = core.make_vjp(flat_fun, x)
+    if kept[-1] is None:
+        return vjp, ans
+    template, unflatten = kept[-1]
+
+    def container_vjp(g):
+        _check_like(g, template, "make_vjp", "the cotangent", "the output")
+        return vjp(_flatten(g)[0])
+    return container_vjp, unflatten(ans)
+
+
+def _make_jvp(fun, x):
+    """core.make_jvp, for functions returning lists/tuples/dicts of arrays too."""
+    kept = []
+
+    def flat_fun(y):
+        out = fun(y)
+        if not _is_container(out):
+            kept.append(None)
+            return out
+        vector, unflatten = _flatten(out)
+        kept.append(unflatten)
+        return vector
+
+    jvp = core.make_jvp(flat_fun, x)
+
+    def container_jvp(v):
+        ans, tangent = jvp(v)
+        if kept[-1] is None:
+            return ans, tangent
+        return kept[-1](ans), kept[-1](tangent)
+    return container_jvp
+
+
 # ---- the operators --------------------------------------------------------------------
 
 @_nary
@@ -333,27 +421,22 @@ def grad_and_aux(fun, x):
         ans, aux = out
         _real_output(ans, "grad_and_aux", scalar=True)
         tensors = [leaf for leaf in _leaves(aux) if isinstance(leaf, Tensor)]
-        kept.append((aux, [t.shape for t in tensors]))
         if not tensors:
+            kept.append((aux, None))
             return ans
         # the aux Tensors ride along in the output (with zero cotangents), so that the
         # core hands them back with this differentiation's recording removed
-        fnp = _fnp()
-        return fnp.concatenate([fnp.reshape(ans, (1,))]
-                               + [fnp.reshape(t, (-1,)) for t in tensors])
+        vector, unflatten = _flatten([ans, tensors])
+        kept.append((aux, unflatten))
+        return vector
 
     vjp, flat = _make_vjp(packed, x)
-    aux, shapes = kept[-1]
-    if not shapes:
+    aux, unflatten = kept[-1]
+    if unflatten is None:
         return vjp(_ones_like_output(flat, "grad_and_aux", scalar=True)), aux
     seed = np.zeros(_shape_dtype(flat)[0], _real_output(flat, "grad_and_aux")[1])
-    seed[0] = 1
-    pieces, start = [], 1
-    for shape in shapes:
-        size = int(np.prod(shape))
-        pieces.append(_fnp().reshape(flat[start:start + size], shape))
-        start += size
-    it = iter(pieces)
+    seed[0] = 1                                         # the scalar comes first
+    it = iter(unflatten(flat)[1])
     aux = _tree_map(lambda leaf: next(it) if isinstance(leaf, Tensor) else leaf, aux)
     return vjp(seed), aux
 
@@ -505,12 +588,11 @@ def _product_operator(product, fun, argnum, op):
 hessian_vector_product = hessian_tensor_product
 
 
-def _check_like(v, x, op):
+def _check_like(v, x, op, v_name="the vector", x_name="the argument"):
     """A clear ValueError if v's structure or shapes differ from x's."""
     if not _same_structure(x, v):
-        raise ValueError(f"{op}: the vector must have the shape and structure of the "
-                         f"argument; the argument is {_describe(x)}, the vector "
-                         f"{_describe(v)}")
+        raise ValueError(f"{op}: {v_name} must have the shape and structure of {x_name}; "
+                         f"{x_name} is {_describe(x)}, {v_name} {_describe(v)}")
 
 
 def _same_structure(x, v):

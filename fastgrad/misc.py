@@ -7,11 +7,7 @@ directions are differentiable: flattening a structure of Tensors gives a Tensor,
 ``unflatten`` of a Tensor gives Tensors, so optimisers written for one parameter vector
 work on nested parameters.
 """
-import numpy as _np
-
-from . import numpy as _fnp
-from ._tensor import Tensor as _Tensor
-from .functional import _shape_dtype, _tree_map
+from .functional import _flatten
 
 __all__ = ["flatten", "flatten_func"]
 
@@ -29,31 +25,10 @@ def flatten(value):
     vector : ndarray or Tensor
         Every leaf raveled, concatenated in structure order (1-D; empty for no leaves).
     unflatten : callable
-        ``unflatten(vector)`` rebuilds the structure: each leaf reshaped to its shape (a
-        number for a number leaf given a plain vector).
+        ``unflatten(vector)`` rebuilds the structure: each leaf in its shape and, for
+        plain values, its floating dtype (a numpy scalar for a 0-d leaf).
     """
-    leaves = []
-    _tree_map(leaves.append, value)
-    parts = [_fnp.reshape(leaf, (-1,)) for leaf in leaves]
-    if not parts:
-        vector = _np.zeros(0)
-    elif any(isinstance(p, _Tensor) for p in parts):
-        vector = _fnp.concatenate(parts)
-    else:
-        vector = _np.concatenate(parts)
-    shapes = [_shape_dtype(leaf)[0] for leaf in leaves]
-
-    def unflatten(vector):
-        pieces, start = [], 0
-        for shape in shapes:
-            size = int(_np.prod(shape))
-            chunk = vector[start:start + size]
-            pieces.append(_fnp.reshape(chunk, shape) if shape else chunk[0])
-            start += size
-        it = iter(pieces)
-        return _tree_map(lambda _: next(it), value)
-
-    return vector, unflatten
+    return _flatten(value)
 
 
 def flatten_func(func, example):

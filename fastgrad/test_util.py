@@ -5,7 +5,7 @@ fastgrad's derivatives of ``f`` with central differences at ``args``:
 
 * reverse mode ("rev"): for random directions ``v`` (like the argument) and ``u`` (like
   the output), the inner product ``<v, vjp(u)>`` of the analytic vector-Jacobian product
-  (``fastgrad.core.make_vjp``) against ``<u, (f(x + eps/2 v) - f(x - eps/2 v)) / eps>``;
+  (``fastgrad.make_vjp``) against ``<u, (f(x + eps/2 v) - f(x - eps/2 v)) / eps>``;
 * forward mode ("fwd"): the analytic Jacobian-vector product (``make_jvp``) against the
   same difference quotient, projected on a random direction;
 * ``order > 1``: the same checks, recursively, on the derivative functions themselves,
@@ -23,7 +23,8 @@ from itertools import product
 
 import numpy as np
 
-from .core import make_jvp, make_vjp
+from .functional import _make_jvp as make_jvp
+from .functional import _make_vjp as make_vjp
 from .functional import _nary, _tree_map
 
 __all__ = ["check_grads", "check_equivalent", "combo_check", "scalar_close"]
