@@ -52,3 +52,10 @@ def test_flatten_and_unflatten_are_differentiable():
     g = grad(loss)(x0, 2.0)
     onp.testing.assert_array_equal(g, [6.0, 6.0, 6.0, 6.0, 2.0])   # w's 4, then b
     assert unflatten(x0)["b"] == 0.5
+
+
+def test_isbox_tells_tensors_from_plain_values():
+    from fastgrad.tracer import isbox
+    seen = []
+    grad(lambda x: seen.append(isbox(x)) or x * 2.0)(1.0)
+    assert seen == [True] and not isbox(1.0) and not isbox(onp.ones(2))
