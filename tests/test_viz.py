@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastgrad
-from fastgrad import Tensor, Value, draw_dot, grad, tape_table, to_dot
+from fastgrad import Tensor, Value, draw_dot, tape_table, to_dot
 from fastgrad.reference import Value as RefValue
 
 from test_functional import SEED000_ARGS, seed000_loss
@@ -94,15 +94,9 @@ def test_constants_show_in_the_op_node():
 
 
 def test_tensor_graph_of_seed000():
-    captured = {}
-
-    def loss(arg):
-        out = seed000_loss(fastgrad.numpy)(arg)
-        captured["root"] = out
-        return out
-
-    grad(loss)(SEED000_ARGS)
-    root = captured["root"]
+    # PyTorch style: grad() (autograd style) leaves no .grad on the Tensors it records
+    root = seed000_loss(fastgrad.numpy)([Tensor(a, requires_grad=True) for a in SEED000_ARGS])
+    root.backward()
     dot = to_dot(root)
     labels = names(dot)
     assert len(labels) == 6 + 9                      # six inputs, nine recorded ops
