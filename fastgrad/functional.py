@@ -21,6 +21,7 @@ through ``float()`` or ``.item()``, or returns a constant) gets a zero derivativ
 """
 import functools
 import inspect
+import math
 import operator
 import warnings
 from collections import OrderedDict
@@ -72,7 +73,9 @@ def _check_argnum(argnum, op):
 
 
 def _resolve(argnum, n, op):
-    """argnum checked against a call with n positional arguments, as indices >= 0."""
+    """argnum checked against a call with n positional arguments."""
+    if type(argnum) is int and -n <= argnum < n:        # the common case, quickly
+        return argnum
     for a in argnum if isinstance(argnum, tuple) else (argnum,):
         if not -n <= a < n:
             raise ArgnumError(f"{op}: argnum={argnum!r} does not name one of the {n} "
@@ -182,7 +185,7 @@ def _real_output(ans, op, scalar=False):
     if kind not in "fiu":
         raise TypeError(f"{op}: the function returned {dtype} data, which cannot be "
                         "differentiated; return real numbers")
-    if scalar and int(np.prod(shape)) != 1:
+    if scalar and math.prod(shape) != 1:
         raise NonScalarOutputError(
             f"{op}: the function must return a scalar, it returned shape {shape}; reduce "
             "it (a sum or mean), or use jacobian (every partial derivative) or "
@@ -190,11 +193,14 @@ def _real_output(ans, op, scalar=False):
     return shape, (dtype if kind == "f" else np.dtype(np.float64))
 
 
+_FLOAT_SCALARS = (float, np.float64, np.float32, np.float16)
+
+
 def _ones_like_output(ans, op, scalar=False):
-    shape, dtype = _real_output(ans, op, scalar)
-    if isinstance(ans, float):
+    if type(ans) in _FLOAT_SCALARS:                     # the common case, quickly
         return 1.0
-    return np.ones(shape, dtype)
+    shape, dtype = _real_output(ans, op, scalar)
+    return np.ones(shape, dtype) if shape else 1.0      # the core casts it to its dtype
 
 
 def _plain_value(ans):
@@ -253,7 +259,7 @@ def _flatten(tree):
     def unflatten(vector):
         pieces, start = [], 0
         for shape, dtype in layout:
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             piece = vector[start:start + size]
             if isinstance(piece, Tensor):
                 piece = fnp.reshape(piece, shape)
@@ -485,7 +491,7 @@ def jacobian(fun, x):
     vjp, ans = _make_vjp(fun, x)
     shape, dtype = _real_output(ans, "jacobian")
     rows = []
-    for i in range(int(np.prod(shape))):
+    for i in range(math.prod(shape)):
         e = np.zeros(shape, dtype)
         e.flat[i] = 1
         rows.append(vjp(e))
@@ -638,7 +644,7 @@ def tensor_jacobian_product(fun, argnum=0):
             return vjp(v)
         column = _fnp().reshape(v, vshape + (1,) * len(rest))
         rows = []
-        for j in range(int(np.prod(rest))):
+        for j in range(math.prod(rest)):
             e = np.zeros(rest, dtype)
             e.flat[j] = 1
             rows.append(vjp(column * e))
