@@ -43,7 +43,7 @@ class Primitive:
     def has_jvp(self) -> bool | tuple[bool, ...]: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
-#: name -> Primitive: every row, built-in and user-defined
+#: name -> Primitive: the built-in rows
 REGISTRY: dict[str, Primitive]
 #: the built-in rows, in registration order
 PRIMITIVES: list[Primitive]

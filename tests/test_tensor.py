@@ -244,3 +244,41 @@ def test_functions_take_tensors_and_arrays(name):
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, t.data)
     np.testing.assert_allclose(out, [fn(float(v)) for v in a], rtol=1e-15)
+
+
+def test_comparisons_are_elementwise_boolean_arrays_off_the_tape():
+    # issue 17 item 6: == and != compared identity, so np.sum(x == y) differed in grad
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = np.array([1.0, 0.0, 3.0])
+    for result, expected in [(x == y, [True, False, True]), (x != y, [False, True, False]),
+                             (x < 2.0, [True, False, False]), (x <= 2.0, [True, True, False]),
+                             (x > y, [False, True, False]), (x >= y, [True, True, True]),
+                             (y == x, [True, False, True]), (x == x, [True, True, True])]:
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, expected)
+    assert np.sum(x == y) == 2
+    assert fg.grad(lambda t: np.sum(t * (t == y)))(np.array([1.0, 2.0, 3.0])).tolist() == [
+        1.0, 0.0, 1.0]
+    assert len({x, Tensor([1.0, 2.0, 3.0]), x}) == 2        # hashable by identity
+
+
+def test_min_has_its_own_row():
+    # issue 17 item 12: min was recorded with the op of max
+    t = Tensor([[3.0, 1.0], [2.0, 5.0]], requires_grad=True)
+    m = t.min()
+    assert m.op == "min" and t.max().op == "max" and np.min(t, axis=0).op == "min"
+    m.backward()
+    np.testing.assert_array_equal(t.grad, [[0.0, 1.0], [0.0, 0.0]])
+    assert "min" in fg.tape_table(m)
+
+
+def test_op_names_follow_values():
+    # issue 17 item 14: one naming scheme for Tensor.op and Value.op
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    ops = {"+": a + 1.0, "-": a - 1.0, "*": a * 2.0, "/": a / 2.0, "**": a ** 2,
+           "@": a @ a, "neg": -a, "tanh": a.tanh(), "sum": a.sum(),
+           "maximum": np.maximum(a, 0.0), "abs": abs(a)}
+    for name, t in ops.items():
+        assert t.op == name
+    v = fg.Value(1.0)
+    assert ((v + 1.0).op, (v * 2.0).op, (-v).op, v.tanh().op) == ("+", "*", "neg", "tanh")

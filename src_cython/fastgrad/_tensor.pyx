@@ -227,7 +227,10 @@ cdef class Primitive:
         if not self.user:
             raise TypeError(f"call the built-in primitive {self.name!r} through its "
                             "function or method (fastgrad.numpy, Tensor methods)")
-        return _apply(self, args, kwargs)
+        out = _bind(self, args, kwargs or None)
+        if type(out) is not Tensor and any([type(a) is Tensor for a in args]):
+            return _leaf(out)           # Tensors in, a Tensor out (the eager API)
+        return out
 
     def __repr__(self):
         return f"<fastgrad primitive {self.name}>"
@@ -247,7 +250,8 @@ cdef class Primitive:
         return tuple([self.cjvp[k] != NULL for k in range(3)])
 
 
-#: name -> Primitive: every row, built-in and user-defined (``fastgrad.extend``)
+#: name -> Primitive: the built-in rows (``fastgrad.extend`` makes rows of its own,
+#: kept by the functions it wraps, so a user's name never shadows a built-in one)
 REGISTRY = {}
 #: The built-in rows, in registration order.
 PRIMITIVES = []
@@ -441,6 +445,8 @@ cdef object _vjp(Primitive p, Py_ssize_t k, object g, object ans, tuple args, ob
             raise NotImplementedError(f"the VJP of primitive {p.name} is not defined "
                                       "(fastgrad.extend.defvjp)")
         out = p.pyvjp(k, ans, args, params or {})(g)
+        if out is None:
+            raise ValueError(f"primitive {p.name}: the VJP for argument {k} returned None")
         if type(out) is not Tensor:
             out = _asarray(out)
         if _shape_of(out) != _shape_of(args[k]):
@@ -463,6 +469,8 @@ cdef object _jvp(Primitive p, Py_ssize_t k, object t, object ans, tuple args, ob
             raise NotImplementedError(f"the JVP of primitive {p.name} is not defined "
                                       "(fastgrad.extend.defjvp)")
         out = p.pyjvp(k, t, ans, args, params or {})
+        if out is None:
+            raise ValueError(f"primitive {p.name}: the JVP for argument {k} returned None")
         if type(out) is not Tensor:
             out = _asarray(out)
         if _shape_of(out) != _shape_of(ans):
@@ -1132,7 +1140,12 @@ cdef object _f_mse(object p, tuple a, object params):
 
 cdef object _v_mse(object g, object ans, tuple a, object p, int k):
     x, y = a
-    d = g * (2.0 / _count(_shape_of(x), None)) * (x - y)
+    c = g * (2.0 / _count(_shape_of(x), None))
+    d = x - y
+    if type(d) is ndarray and type(c) is not Tensor:
+        _np_multiply(d, c, d)       # in place: the difference is this rule's own array
+    else:
+        d = c * d
     return d if k == 0 else -d
 
 cdef object _j_mse(object t, object ans, tuple a, object p, int k):
@@ -1276,7 +1289,7 @@ cdef int _sweep(Tensor root, object seed, bint retain, bint graph) except -1:
         return 0
     cdef list order = _gather(root, _next_epoch)
     cdef Tensor node, p
-    cdef object q, g, gp, ans
+    cdef object q, g, gp, ans, d
     cdef tuple parents, args
     cdef Py_ssize_t k
     for node in order:
@@ -1299,8 +1312,9 @@ cdef int _sweep(Tensor root, object seed, bint retain, bint graph) except -1:
             if q is None:
                 continue
             p = <Tensor>q
+            d = p._data
             gp = _unbroadcast(_vjp(node._prim, k, g, ans, args, node._params),
-                              _shape_of(p._data))
+                              (<object>d).shape if type(d) is ndarray else _shape_of(d))
             _accumulate(p, gp, gp is g)
         if not retain:
             node._grad = None           # as PyTorch: interior gradients are not kept
