@@ -111,3 +111,11 @@ def test_check_equivalent_and_scalar_close():
         check_equivalent(onp.ones(2), onp.ones(2) * 1.01)
     assert scalar_close(1.0, 1.0 + 1e-9) and not scalar_close(1.0, 1.1)
     assert scalar_close(1e-9, -1e-9)                    # absolute tolerance near zero
+
+
+def test_quick_grad_check_is_a_deprecated_check_grads():
+    from fastgrad.util import quick_grad_check
+    with pytest.warns(DeprecationWarning, match="use fastgrad.test_util.check_grads"):
+        quick_grad_check(lambda x, y: x ** 2 + y, 1.0, (2.0,))
+    with pytest.warns(DeprecationWarning), pytest.raises(AssertionError, match=r"\(VJP\)"):
+        quick_grad_check(_custom(vjp_scale=3.0), 1.0)
