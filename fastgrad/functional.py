@@ -277,11 +277,11 @@ def _flatten(tree):
     return vector, unflatten
 
 
-def _make_vjp(fun, x):
-    """core.make_vjp, for functions returning lists/tuples/dicts of arrays too.
+def _raveled(fun):
+    """(flat_fun, kept): fun with a list/tuple/dict output raveled into one vector.
 
-    A container output is raveled into one vector for the core and rebuilt around it;
-    the cotangent, in the output's structure, is raveled the same way.
+    After each call ``kept[-1]`` is None (the output was an array or a number) or
+    ``(output, unflatten)``.
     """
     kept = []
 
@@ -293,7 +293,16 @@ def _make_vjp(fun, x):
         vector, unflatten = _flatten(out)
         kept.append((out, unflatten))
         return vector
+    return flat_fun, kept
 
+
+def _make_vjp(fun, x):
+    """core.make_vjp, for functions returning lists/tuples/dicts of arrays too.
+
+    A container output is raveled into one vector for the core and rebuilt around it;
+    the cotangent, in the output's structure, is raveled the same way.
+    """
+    flat_fun, kept = _raveled(fun)
     vjp, ans = core.make_vjp(flat_fun, x)
     if kept[-1] is None:
         return vjp, ans
@@ -307,24 +316,15 @@ def _make_vjp(fun, x):
 
 def _make_jvp(fun, x):
     """core.make_jvp, for functions returning lists/tuples/dicts of arrays too."""
-    kept = []
-
-    def flat_fun(y):
-        out = fun(y)
-        if not _is_container(out):
-            kept.append(None)
-            return out
-        vector, unflatten = _flatten(out)
-        kept.append(unflatten)
-        return vector
-
+    flat_fun, kept = _raveled(fun)
     jvp = core.make_jvp(flat_fun, x)
 
     def container_jvp(v):
         ans, tangent = jvp(v)
         if kept[-1] is None:
             return ans, tangent
-        return kept[-1](ans), kept[-1](tangent)
+        unflatten = kept[-1][1]
+        return unflatten(ans), unflatten(tangent)
     return container_jvp
 
 

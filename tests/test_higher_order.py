@@ -389,3 +389,21 @@ def test_grad_of_a_constant_after_a_warning_at_higher_order():
         warnings.simplefilter("always")
         assert grad(grad(lambda x: x))(2.0) == 0.0
     assert any("independent of input" in str(w.message) for w in caught)
+
+
+def test_make_vjp_and_make_jvp_of_functions_returning_containers():
+    x = onp.array([0.5, -1.5])
+    fun = lambda x: (x ** 2, {"s": np.sum(x), "c": 3.0})      # noqa: E731
+    vjp, (sq, d) = make_vjp(fun)(x)
+    close(sq, x ** 2)
+    assert d["s"] == pytest.approx(-1.0) and d["c"] == 3.0
+    close(vjp((onp.array([1.0, 2.0]), {"s": 10.0, "c": 5.0})), 2 * x * [1.0, 2.0] + 10.0)
+    with pytest.raises(ValueError, match=r"make_vjp: the cotangent must have the shape and "
+                       r"structure of the output"):
+        vjp((onp.ones(2), {"s": 1.0}))
+    (sq, d), (tsq, td) = make_jvp(fun)(x)(onp.array([1.0, -1.0]))
+    close(tsq, 2 * x * [1.0, -1.0])
+    assert td["s"] == 0.0 and td["c"] == 0.0
+    # the cotangent of a function of two arguments is a tuple: differentiable again
+    close(jacobian(lambda x: grad(lambda a, b: np.sum(a * b ** 2), (0, 1))(x, x)[1])(x),
+          onp.diag(4 * x))
