@@ -15,6 +15,10 @@ lists/tuples/dicts of them: floating arrays keep their dtype; ints, bools and Py
 numbers are promoted to float64 (a Python number's derivative is a float); complex and
 object data raise ``TypeError`` naming where in the structure they are.
 
+The output may be an array, a number, or (for ``make_vjp``/``make_jvp``, and so for
+``check_grads`` at any order) nested lists/tuples/dicts of them: a container output is
+raveled into one vector for the core and rebuilt around its cotangent or tangent.
+
 A function whose output does not depend on the differentiated argument (it went
 through ``float()`` or ``.item()``, or returns a constant) gets a zero derivative and a
 ``UserWarning("Output seems independent of input.")``, as in autograd.
@@ -28,8 +32,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ._tensor import Tensor
 from . import core
+from ._tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian",
            "hessian_tensor_product", "hessian_vector_product", "make_vjp", "make_jvp",
