@@ -407,3 +407,23 @@ def test_make_vjp_and_make_jvp_of_functions_returning_containers():
     # the cotangent of a function of two arguments is a tuple: differentiable again
     close(jacobian(lambda x: grad(lambda a, b: np.sum(a * b ** 2), (0, 1))(x, x)[1])(x),
           onp.diag(4 * x))
+
+
+def test_hessian_vector_products_run_forward_over_reverse():
+    from fastgrad.extend import defjvp, defvjp, primitive
+    forward_calls = []
+
+    @primitive
+    def cube(x):
+        return x ** 3
+    defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+    defjvp(cube, lambda g, ans, x: forward_calls.append(1) or g * 3 * x ** 2)
+    x, v = onp.array([0.5, -2.0]), onp.array([1.0, 3.0])
+    hvp, g = make_hvp(lambda x: np.sum(cube(x)))(x)
+    close(g, 3 * x ** 2)
+    assert not forward_calls                       # the gradient alone: reverse mode
+    close(hvp(v), 6 * x * v)
+    assert forward_calls                           # H v: the forward rule carried v
+    forward_calls.clear()
+    close(hessian_vector_product(lambda x: np.sum(cube(x)))(x, v), 6 * x * v)
+    assert forward_calls
