@@ -6,7 +6,8 @@ work on the tape when any argument is a ``fastgrad.Tensor`` and behave exactly a
 otherwise; ``array`` and ``stack`` accept lists that contain Tensors. Code written
 against ``autograd.numpy`` runs after changing only its import lines. (Plain ``numpy``
 works on Tensors as well, through numpy's dispatch protocols; this module skips that
-dispatch and says what is differentiable.)
+dispatch and says what is differentiable.) The list of swapped-in functions,
+``DIFFERENTIABLE``, is generated from the engine's registry (``fastgrad._tensor``).
 """
 import numpy as _np
 from numpy import *  # noqa: F401,F403  (the whole numpy namespace)

@@ -34,7 +34,8 @@ cdef class Tensor:
     cdef int _level             # 0: the eager tape; > 0: the trace of a make_vjp/make_jvp
     cdef Primitive _prim        # the recorded primitive; None for leaves
     cdef tuple _parents         # one entry per operand: the Tensor, or None for a constant
-    cdef tuple _saved           # the operands' values the VJP reads (None where it does not)
+    cdef tuple _saved           # the operands' values the VJP reads (None where it does not;
+                                # None for a row that reads none)
     cdef object _params         # the primitive's parameters (axis, shape, ...)
     cdef Py_ssize_t _serial     # recording order (ids in drawings and tape tables)
     cdef unsigned long _epoch   # sweep stamp: == the sweep's epoch when gathered by it

@@ -20,8 +20,10 @@ Every differentiable operation is one ``Primitive``: one row, registered by one
 Adding an op: write its forward and rules, add one ``_row(...)`` line (with its
 ``fronts``), write the Tensor method by hand if it has one (a cdef class cannot get
 methods generated, so ``tests/test_registry.py`` fails when a listed one is missing),
-and add one case to ``CASES`` in ``tests/test_registry.py``, which runs every row
-through first- and second-order checks in both modes and checks every front end.
+add its entry to ``CALLS`` in ``tests/test_registry.py`` (which checks every front end
+reaches the row) and a gradient case to ``CASES`` in ``tests/test_tensor_ops.py``
+(which ``tests/test_core.py`` runs to second order in both modes). The dispatch tables
+at the end of this file and ``fastgrad.numpy`` are generated from the rows.
 
 Levels
 ------
@@ -398,8 +400,12 @@ cdef Tensor _record(Primitive p, object out, tuple args, tuple vals, object para
         t._parents = (args[0],)
     else:
         t._parents = tuple([a if _on(a, level) else None for a in args])
-    if saves == ALL or (saves == 3 and n == 2) or (saves == 1 and n == 1):
+    if saves == 0:
+        t._saved = None             # the rules read no operand (add, tanh, ...)
+    elif saves == ALL or (saves == 3 and n == 2) or (saves == 1 and n == 1):
         t._saved = vals
+    elif n == 2:
+        t._saved = (vals[0] if saves & 1 else None, vals[1] if saves & 2 else None)
     else:
         t._saved = tuple([vals[k] if saves & (1u << k) else None for k in range(n)])
     t._params = params
@@ -1127,34 +1133,27 @@ cdef Primitive LOG_SOFTMAX = _row("log_softmax", "log_softmax", 1, 0, _f_softmax
                                   _v_log_softmax, NULL, NULL, _j_log_softmax, NULL, NULL,
                                   _F(("log_softmax",), (), ("log_softmax",)))
 
+# mse_loss(prediction, target) records the difference (one subtraction) and this row,
+# the mean of its squares: the VJP reads the difference it saved instead of computing it
+# again, and the target's gradient is the subtraction's.
+
 cdef object _f_mse(object p, tuple a, object params):
-    x, y = a
-    if _shape_of(x) != _shape_of(y):
-        raise ValueError(f"mse_loss: prediction of shape {_shape(x)} and target of shape "
-                         f"{_shape(y)} differ")
-    diff = x - y
+    diff = a[0]
     if type(diff) is ndarray and diff.size:
         sq = diff * diff            # the mean as a sum over a count of the same dtype
         return _add_reduce(sq, None) / sq.dtype.type(sq.size)
     return np.mean(diff * diff)
 
 cdef object _v_mse(object g, object ans, tuple a, object p, int k):
-    x, y = a
-    c = g * (2.0 / _count(_shape_of(x), None))
-    d = x - y
-    if type(d) is ndarray and type(c) is not Tensor:
-        _np_multiply(d, c, d)       # in place: the difference is this rule's own array
-    else:
-        d = c * d
-    return d if k == 0 else -d
+    diff = a[0]
+    return g * (2.0 / _count(_shape_of(diff), None)) * diff
 
 cdef object _j_mse(object t, object ans, tuple a, object p, int k):
-    x, y = a
-    d = _sum(t * (x - y), None, False) * (2.0 / _count(_shape_of(x), None))
-    return d if k == 0 else -d
+    diff = a[0]
+    return _sum(t * diff, None, False) * (2.0 / _count(_shape_of(diff), None))
 
-cdef Primitive MSE_LOSS = _row("mse_loss", "mse_loss", 2, 3, _f_mse, None,
-                               _v_mse, _v_mse, NULL, _j_mse, _j_mse, NULL,
+cdef Primitive MSE_LOSS = _row("mse_loss", "mse_loss", 1, 1, _f_mse, None,
+                               _v_mse, NULL, NULL, _j_mse, NULL, NULL,
                                _F((), (), ("mse_loss",)))
 
 cdef object _xent_probs(object z, object target):
@@ -1290,7 +1289,7 @@ cdef int _sweep(Tensor root, object seed, bint retain, bint graph) except -1:
     cdef list order = _gather(root, _next_epoch)
     cdef Tensor node, p
     cdef object q, g, gp, ans, d
-    cdef tuple parents, args
+    cdef tuple parents, args, saved
     cdef Py_ssize_t k
     for node in order:
         node._grad = None
@@ -1301,7 +1300,9 @@ cdef int _sweep(Tensor root, object seed, bint retain, bint graph) except -1:
             continue
         parents = node._parents
         if graph:
-            args = tuple([parents[k] if parents[k] is not None else node._saved[k]
+            saved = node._saved
+            args = tuple([parents[k] if parents[k] is not None else
+                          (None if saved is None else saved[k])
                           for k in range(len(parents))])
             ans = node
         else:
@@ -2079,7 +2080,10 @@ def log_softmax(x, axis=-1):
 
 def mse_loss(prediction, target):
     """Mean squared error ``mean((prediction - target)**2)``; shapes must match."""
-    return _apply(MSE_LOSS, (prediction, target), None)
+    if _shape_of(prediction) != _shape_of(target):
+        raise ValueError(f"mse_loss: prediction of shape {_shape(prediction)} and target "
+                         f"of shape {_shape(target)} differ")
+    return _apply(MSE_LOSS, (_apply(SUBTRACT, (prediction, target), None),), None)
 
 def cross_entropy(logits, target):
     """Mean cross-entropy of ``softmax(logits)`` (shape (batch, classes)) against class
