@@ -26,13 +26,21 @@ except ModuleNotFoundError as _exc:                 # numpy's "source directory"
 from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linear,
                       log_softmax, maximum, minimum, mse_loss, no_grad, set_grad_enabled,
                       softmax, stack, where)
-from .functional import grad, value_and_grad
+from .functional import (checkpoint, deriv, elementwise_grad, grad, grad_and_aux,
+                         grad_named, hessian, hessian_tensor_product,
+                         hessian_vector_product, holomorphic_grad, jacobian, make_ggnvp,
+                         make_hvp, make_jvp, make_vjp, multigrad_dict,
+                         tensor_jacobian_product, value_and_grad, vector_jacobian_product)
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
 
 # Imported on first use, so that `import fastgrad` stays cheap.
 _LAZY = {"nn": ".nn", "optim": ".optim", "datasets": ".datasets", "viz": ".viz",
          "reference": ".reference", "draw_dot": ".viz", "to_dot": ".viz",
-         "tape_table": ".viz"}
+         "tape_table": ".viz",
+         # autograd's container helpers (fastgrad.builtins), as autograd's top level has
+         # them; attributes only, left out of __all__ so `import *` shadows no builtin
+         "dict": ".builtins", "isinstance": ".builtins", "list": ".builtins",
+         "tuple": ".builtins", "type": ".builtins"}
 
 
 def __getattr__(name):
@@ -53,7 +61,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "Tape", "current_tape",
     "Tensor", "no_grad", "is_grad_enabled", "set_grad_enabled",
-    "grad", "value_and_grad",
+    "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian",
+    "hessian_tensor_product", "hessian_vector_product", "make_vjp", "make_jvp", "make_hvp",
+    "make_ggnvp", "deriv", "holomorphic_grad", "grad_named", "multigrad_dict",
+    "checkpoint", "grad_and_aux", "tensor_jacobian_product", "vector_jacobian_product",
     "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
     "where", "maximum", "minimum",

@@ -6,7 +6,8 @@ work on the tape when any argument is a ``fastgrad.Tensor`` and behave exactly a
 otherwise; ``array`` and ``stack`` accept lists that contain Tensors. Code written
 against ``autograd.numpy`` runs after changing only its import lines. (Plain ``numpy``
 works on Tensors as well, through numpy's dispatch protocols; this module skips that
-dispatch and says what is differentiable.)
+dispatch and says what is differentiable.) The list of swapped-in functions,
+``DIFFERENTIABLE``, is generated from the engine's registry (``fastgrad._tensor``).
 """
 import numpy as _np
 from numpy import *  # noqa: F401,F403  (the whole numpy namespace)
@@ -15,11 +16,12 @@ from numpy import random, linalg, fft  # noqa: F401  (subpackages `import *` lea
 from . import _tensor
 from ._tensor import Tensor as _Tensor
 
-_DIFFERENTIABLE = ["add", "subtract", "multiply", "divide", "true_divide", "power",
-                   "maximum", "minimum", "negative", "square", "matmul", "dot", "sum",
-                   "mean", "max", "min", "amax", "amin", "reshape", "transpose", "squeeze",
-                   "expand_dims", "concatenate", "stack", "where", "clip", "tanh", "exp",
-                   "log", "sqrt", "abs", "absolute", "sin", "cos"]
+#: The functions swapped in: every registry row's function names that numpy has
+#: (``fastgrad._tensor.PRIMITIVES``, their ``fronts["function"]``), and the two
+#: composites. Adding a row with a numpy name adds it here; nothing to edit.
+DIFFERENTIABLE = sorted({name for row in _tensor.PRIMITIVES
+                         for name in row.fronts["function"] if hasattr(_np, name)}
+                        | {"dot", "square"})
 
 
 def _has_tensor(args):
@@ -46,45 +48,8 @@ def _swap(name, ours):
     return function
 
 
-def _swap_unary(name):
-    theirs = getattr(_np, name)
-    code = "abs" if name == "absolute" else name
-
-    def function(x, *args, **kwargs):
-        if type(x) is _Tensor and not args and not kwargs:
-            return _tensor.unary(code, x)
-        return theirs(x, *args, **kwargs)
-
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"``numpy.{name}``, recorded on the tape when given a fastgrad "
-                        f"Tensor.\n\n" + (theirs.__doc__ or ""))
-    return function
-
-
-def _swap_reduction(name, method):
-    theirs = getattr(_np, name)
-
-    def function(a, axis=None, *args, keepdims=False, **kwargs):
-        if type(a) is _Tensor and not args and not kwargs:
-            return method(a, axis, keepdims)
-        return theirs(a, axis, *args, keepdims=keepdims, **kwargs)
-
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"``numpy.{name}``, recorded on the tape when given a fastgrad "
-                        f"Tensor.\n\n" + (theirs.__doc__ or ""))
-    return function
-
-
-_OURS = {"true_divide": _tensor.divide, "amax": _tensor.max, "amin": _tensor.min}
-_REDUCTIONS = {"sum": _Tensor.sum, "mean": _Tensor.mean, "max": _Tensor.max,
-               "min": _Tensor.min, "amax": _Tensor.max, "amin": _Tensor.min}
-for _name in _DIFFERENTIABLE:
-    if _name in ("tanh", "exp", "log", "sqrt", "abs", "absolute", "sin", "cos"):
-        globals()[_name] = _swap_unary(_name)
-    elif _name in _REDUCTIONS:
-        globals()[_name] = _swap_reduction(_name, _REDUCTIONS[_name])
-    else:
-        globals()[_name] = _swap(_name, _OURS.get(_name) or getattr(_tensor, _name))
+for _name in DIFFERENTIABLE:
+    globals()[_name] = _swap(_name, getattr(_tensor, _name))
 del _name
 
 

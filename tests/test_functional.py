@@ -1,4 +1,5 @@
-"""grad / value_and_grad and fastgrad.numpy: seed 000's gradients, seed 001's training."""
+"""grad / value_and_grad and fastgrad.numpy: seed 000's gradients, seed 001's training,
+argnum, structures, and bad input."""
 import os
 import warnings
 from collections import namedtuple
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as onp
 import pytest
 
+import fastgrad
 import fastgrad.numpy as fnp
 from fastgrad import Tensor, grad, value_and_grad
 
@@ -74,8 +76,44 @@ def test_argnum_and_extra_arguments():
     x, y = onp.array([1.0, 2.0]), onp.array([3.0, 4.0])
     onp.testing.assert_array_equal(grad(f)(x, y, scale=2.0), [6.0, 8.0])
     onp.testing.assert_array_equal(grad(f, argnum=1)(x, y), [1.0, 2.0])
-    with pytest.raises(ValueError, match="argnum=2 does not name one of the 2"):
-        grad(f, argnum=2)(x, y)
+    onp.testing.assert_array_equal(grad(f, argnum=-1)(x, y), [1.0, 2.0])
+
+
+def test_argnum_tuple_gives_a_tuple_of_gradients():
+    f = lambda a, b, c: a * b ** 2 + fnp.sum(c) * a         # noqa: E731
+    c = onp.array([1.0, 2.0])
+    ga, gc = grad(f, (0, 2))(3.0, 2.0, c)
+    assert ga == 4.0 + 3.0 and isinstance(ga, float)
+    onp.testing.assert_array_equal(gc, [3.0, 3.0])
+    assert grad(f, [1, 0])(3.0, 2.0, c) == (12.0, 7.0)      # a list works as a tuple
+    assert grad(f, (1,))(3.0, 2.0, c) == (12.0,)
+    value, grads = value_and_grad(f, (0, 1))(3.0, 2.0, c)
+    assert value == 21.0 and grads == (7.0, 12.0)
+
+
+@pytest.mark.parametrize("argnum,error,match", [
+    (2, ValueError, r"grad: argnum=2 does not name one of the 2 positional arguments"),
+    (-3, IndexError, r"argnum=-3 does not name one of the 2"),
+    ((0, 5), ValueError, r"argnum=\(0, 5\) does not name one of the 2"),
+    ((0, -2), ValueError, r"argnum=\(0, -2\) names the same argument twice"),
+])
+def test_argnum_out_of_range_is_refused_at_the_call(argnum, error, match):
+    gradient = grad(lambda x, y: x * y, argnum)      # fine until called with 2 arguments
+    with pytest.raises(error, match=match):
+        gradient(1.0, 2.0)
+    assert issubclass(fastgrad.functional.ArgnumError, (ValueError, IndexError))
+
+
+@pytest.mark.parametrize("argnum,error,match", [
+    ("x", TypeError, r"grad: argnum must be an int or a tuple of ints, not str 'x'"),
+    (1.0, TypeError, r"not float 1.0"),
+    (True, TypeError, r"not bool True"),
+    ((0, "y"), TypeError, r"not str 'y'"),
+    ((), ValueError, r"argnum=\(\) names no argument"),
+])
+def test_argnum_of_the_wrong_type_is_refused_at_once(argnum, error, match):
+    with pytest.raises(error, match=match):
+        grad(lambda x: x, argnum)
 
 
 def test_floats_ints_and_float32():
@@ -87,13 +125,37 @@ def test_floats_ints_and_float32():
     assert gi.dtype == onp.float64 and list(gi) == [2.0, 4.0]
 
 
-def test_a_function_independent_of_its_argument_has_zero_gradient():
-    onp.testing.assert_array_equal(grad(lambda x: 3.0)(onp.ones(2)), [0.0, 0.0])
+@pytest.mark.parametrize("fun", [lambda x: 3.0, lambda x: float(fnp.sum(x)),
+                                 lambda x: fnp.sum(x).item(), lambda x: onp.float32(1)],
+                         ids=["constant", "float()", "item()", "float32 constant"])
+def test_a_function_independent_of_its_argument_has_zero_gradient_and_a_warning(fun):
+    with pytest.warns(UserWarning, match="Output seems independent of input"):
+        g = grad(fun)(onp.ones(2))
+    onp.testing.assert_array_equal(g, [0.0, 0.0])
+    with pytest.warns(UserWarning, match="Output seems independent of input"):
+        assert grad(fun)(2.0) == 0.0
 
 
 def test_non_scalar_output_is_refused():
-    with pytest.raises(ValueError, match=r"must return a scalar, it returned shape \(2,\)"):
+    with pytest.raises(TypeError, match=r"must return a scalar, it returned shape \(2,\); "
+                       r".*jacobian.*elementwise_grad"):
         grad(lambda x: x * 2)(onp.ones(2))
+    with pytest.raises(ValueError, match=r"value_and_grad: the function must return a "
+                       r"scalar, it returned shape \(2, 1\)"):
+        value_and_grad(lambda x: x * 2)(onp.ones((2, 1)))
+    onp.testing.assert_array_equal(grad(lambda x: x * 2)(onp.ones((1, 1))), [[2.0]])
+
+
+@pytest.mark.parametrize("fun,match", [
+    (lambda x: fnp.sum(x) > 0, r"grad: the function returned a boolean"),
+    (lambda x: (fnp.sum(x), fnp.sum(x)), r"the function .*returned a tuple"),
+    (lambda x: "x", r"must return an array, a number or a Tensor, it returned a str"),
+], ids=["bool", "tuple", "str"])
+def test_outputs_that_cannot_be_differentiated_are_refused(fun, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # the bool and str do not depend on x
+        with pytest.raises(TypeError, match=match):
+            grad(fun)(onp.ones(2))
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -88,7 +88,7 @@ def test_detach_item_numpy_and_attributes():
     d = x.detach()
     assert d.is_leaf and not d.requires_grad and d.numpy() is x.data
     assert (x.shape, x.ndim, x.size, x.dtype) == ((1, 2), 2, 2, np.float64)
-    assert y.op == "sum" and y.parents[0].op == "multiply" and y.parents[0].parents == (x,)
+    assert y.op == "sum" and y.parents[0].op == "*" and y.parents[0].parents == (x,)
     assert y.id > y.parents[0].id > x.id
     with pytest.raises(ValueError, match=r"item\(\): only one-element.*\(1, 2\)"):
         x.item()
@@ -103,7 +103,7 @@ def test_data_is_settable_on_leaves_only():
     x.data = np.array([3.0, 4.0])
     x.data -= 1.0
     np.testing.assert_array_equal(x.data, [2.0, 3.0])
-    with pytest.raises(AttributeError, match="computed by 'multiply'"):
+    with pytest.raises(AttributeError, match=r"computed by '\*'"):
         y.data = np.zeros(2)
     with pytest.raises(ValueError, match=r"shape \(3,\) does not match.*\(2,\)"):
         x.data = np.zeros(3)
@@ -244,3 +244,41 @@ def test_functions_take_tensors_and_arrays(name):
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, t.data)
     np.testing.assert_allclose(out, [fn(float(v)) for v in a], rtol=1e-15)
+
+
+def test_comparisons_are_elementwise_boolean_arrays_off_the_tape():
+    # issue 17 item 6: == and != compared identity, so np.sum(x == y) differed in grad
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = np.array([1.0, 0.0, 3.0])
+    for result, expected in [(x == y, [True, False, True]), (x != y, [False, True, False]),
+                             (x < 2.0, [True, False, False]), (x <= 2.0, [True, True, False]),
+                             (x > y, [False, True, False]), (x >= y, [True, True, True]),
+                             (y == x, [True, False, True]), (x == x, [True, True, True])]:
+        assert type(result) is np.ndarray and result.dtype == bool
+        np.testing.assert_array_equal(result, expected)
+    assert np.sum(x == y) == 2
+    assert fg.grad(lambda t: np.sum(t * (t == y)))(np.array([1.0, 2.0, 3.0])).tolist() == [
+        1.0, 0.0, 1.0]
+    assert len({x, Tensor([1.0, 2.0, 3.0]), x}) == 2        # hashable by identity
+
+
+def test_min_has_its_own_row():
+    # issue 17 item 12: min was recorded with the op of max
+    t = Tensor([[3.0, 1.0], [2.0, 5.0]], requires_grad=True)
+    m = t.min()
+    assert m.op == "min" and t.max().op == "max" and np.min(t, axis=0).op == "min"
+    m.backward()
+    np.testing.assert_array_equal(t.grad, [[0.0, 1.0], [0.0, 0.0]])
+    assert "min" in fg.tape_table(m)
+
+
+def test_op_names_follow_values():
+    # issue 17 item 14: one naming scheme for Tensor.op and Value.op
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    ops = {"+": a + 1.0, "-": a - 1.0, "*": a * 2.0, "/": a / 2.0, "**": a ** 2,
+           "@": a @ a, "neg": -a, "tanh": a.tanh(), "sum": a.sum(),
+           "maximum": np.maximum(a, 0.0), "abs": abs(a)}
+    for name, t in ops.items():
+        assert t.op == name
+    v = fg.Value(1.0)
+    assert ((v + 1.0).op, (v * 2.0).op, (-v).op, v.tanh().op) == ("+", "*", "neg", "tanh")

@@ -1,17 +1,42 @@
 # Declarations of the compiled tensor engine. Implementation and design: _tensor.pyx.
 
+# A primitive's forward: the operands' values (ndarrays and numbers, never Tensors) and
+# its parameters (axis, shape, index, ...) -> the result.
+ctypedef object (*fwd_t)(object prim, tuple args, object params)
+# A derivative rule for operand k: the output's cotangent g (VJP) or operand k's tangent
+# (JVP), the result ``ans``, every operand's value and the parameters. Written with
+# differentiable operations: on ndarrays it is plain numpy, on Tensors it records.
+ctypedef object (*rule_t)(object g, object ans, tuple args, object params, int k)
+
+
+cdef class Primitive:
+    cdef readonly str name          # numpy's function name (fastgrad's own where numpy has none)
+    cdef readonly str op            # what Tensor.op shows: "+", "*", "neg", "tanh", ...
+    cdef readonly int nargs         # operands (-1: any number, as concatenate's)
+    cdef readonly unsigned int saves  # bit k set: the VJP reads operand k's value
+    cdef readonly bint user         # defined through fastgrad.extend (shapes checked)
+    cdef readonly object fronts     # dict: front end -> names this row is reachable by
+    cdef fwd_t cfwd
+    cdef rule_t cvjp[3]             # per operand (the last serves the rest of a variadic op)
+    cdef rule_t cjvp[3]
+    cdef object ufunc               # the numpy ufunc an elementwise forward applies, or None
+    cdef object pyfwd               # user primitives: the Python forward
+    cdef object pyvjp               # (argnum, ans, args, kwargs) -> (g -> cotangent), or None
+    cdef object pyjvp               # (argnum, t, ans, args, kwargs) -> tangent, or None
+
+
 cdef class Tensor:
-    cdef object _data           # numpy.ndarray of a floating dtype
-    cdef object _grad           # ndarray or None: accumulated on leaves, latest sweep's on the rest
-    cdef bint _requires_grad    # leaves: set by the user; recorded results: True
-    cdef int _op                # op code (T_LEAF for leaves and unrecorded results)
+    cdef object _data           # the value: an ndarray, or a Tensor of an outer level
+    cdef object _grad           # reverse mode: accumulated on leaves, the latest sweep's on the rest
+    cdef object _tangent        # forward-mode boxes: the tangent (shaped like _data)
+    cdef bint _requires_grad    # leaves: set by the user; recorded results and boxes: True
+    cdef bint _forward          # a forward-mode box (carries _tangent, records nothing)
+    cdef int _level             # 0: the eager tape; > 0: the trace of a make_vjp/make_jvp
+    cdef Primitive _prim        # the recorded primitive; None for leaves
     cdef tuple _parents         # one entry per operand: the Tensor, or None for a constant
-    cdef tuple _saved           # what the op's vector-Jacobian product needs
+    cdef tuple _saved           # the operands' values the VJP reads (None where it does not;
+                                # None for a row that reads none)
+    cdef object _params         # the primitive's parameters (axis, shape, ...)
     cdef Py_ssize_t _serial     # recording order (ids in drawings and tape tables)
     cdef unsigned long _epoch   # sweep stamp: == the sweep's epoch when gathered by it
     cdef object __weakref__
-
-
-# The signature of a vector-Jacobian product: the gradient with respect to operand k of
-# `out`, given the gradient g of `out` (before broadcasting is undone).
-ctypedef object (*vjp_t)(Tensor out, object g, int k)

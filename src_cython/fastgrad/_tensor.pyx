@@ -1,33 +1,66 @@
 # cython: wraparound=True, boundscheck=True
 # (Python-level code throughout: the numpy calls dominate, so indexing keeps its checks.)
-"""The compiled tensor engine: ``Tensor``, its op table, the reverse sweep, ``no_grad``.
+"""The compiled tensor engine: the primitive registry, levels, the sweeps, ``Tensor``.
 
-Data flow
----------
-A ``Tensor`` wraps a floating-point ``numpy.ndarray``. An operation on Tensors that
-require gradients computes its result with numpy and *records* it: the result Tensor
-keeps the op code, its operands (``_parents``: the Tensor, or None for a constant) and
-the arrays its vector-Jacobian product (VJP) needs (``_saved``). Every recorded Tensor
-gets a serial number in recording order, so the recorded Tensors form the tape (Wengert
-list) of the computation, each row pointing at the rows of its operands.
-
-``backward()`` gathers the rows reachable from the root with an explicit stack (a
-depth-first post-order, never recursion), which gives a reverse topological order, and
-sweeps them: for each row, for each operand that requires a gradient, it calls the op's
-VJP from the table ``VJPS`` (a C array of function pointers indexed by op code), undoes
-broadcasting in one place (``_unbroadcast``) and accumulates. Leaves accumulate into
-``.grad`` across calls (as in PyTorch; ``.grad`` is None until the first backward); the
-other rows hold the adjoint of the latest sweep.
-
-The op table
+The registry
 ------------
-Each op is a forward function and a VJP written next to each other, the VJP registered
-in ``VJPS`` by the line that follows it. Adding an op touches that one place (and the
-``OPS`` list that the gradient-check tests iterate over).
+Every differentiable operation is one ``Primitive``: one row, registered by one
+``_row(...)`` call in this file, holding
+
+* ``name``: numpy's name for the function (fastgrad's own where numpy has none:
+  ``relu``, ``linear``, ``mse_loss``, ...) and ``op``, what ``Tensor.op`` shows (the
+  operator symbol for ``+ - * / ** @``, ``"neg"`` for unary minus, else the name);
+* the forward: argument checks and numpy only, on plain values (never on Tensors);
+* a VJP rule and a JVP rule per operand (``rule(g, ans, args, params, k)``);
+* ``saves``: which operands' values the VJP reads (the rest are not kept alive);
+* ``fronts``: the names it is reachable by, per front end (Tensor methods, numpy ufuncs
+  dispatched by ``__array_ufunc__``, functions of this module, of ``fastgrad.numpy`` and
+  of numpy's ``__array_function__``). The dispatch tables are generated from them.
+
+Adding an op: write its forward and rules, add one ``_row(...)`` line (with its
+``fronts``), write the Tensor method by hand if it has one (a cdef class cannot get
+methods generated, so ``tests/test_registry.py`` fails when a listed one is missing),
+add its entry to ``CALLS`` in ``tests/test_registry.py`` (which checks every front end
+reaches the row) and a gradient case to ``CASES`` in ``tests/test_tensor_ops.py``
+(which ``tests/test_core.py`` runs to second order in both modes). The dispatch tables
+at the end of this file and ``fastgrad.numpy`` are generated from the rows.
+
+Levels
+------
+Every differentiation is a trace with a level: 0 is the eager tape (``Tensor(x,
+requires_grad=True)`` and ``backward()``); every ``make_vjp``/``make_jvp`` (``fastgrad.core``)
+opens a fresh, higher one. A Tensor belongs to one level, and the value inside a
+level-L Tensor (``_data``) is an ndarray or a Tensor of a lower (outer) level. Applying
+a primitive (``_bind``) finds the highest level among the operands, unboxes the operands
+of that level, applies itself to the unboxed values (so the outer levels record too)
+and boxes the result at that level: a reverse-mode level records a node (the
+primitive, the operands, the values its VJP reads); a forward-mode level computes the
+result's tangent with the JVP rules. An operand of a lower level is a constant to a
+higher one, which is why a nested ``grad`` closing over an outer variable is right.
+
+With no level open and no operand requiring a gradient, ``_bind`` runs the forward on
+ndarrays and stops; with only the eager tape, it records one node: the first-order
+path does the same work as before the levels existed.
+
+The rules are written with differentiable operations: numpy functions and operators,
+which run plain numpy on ndarrays and dispatch to the registry on Tensors. A reverse
+sweep whose cotangents or saved values are Tensors of an outer level therefore records
+on that level (derivatives of any order); ``backward(create_graph=True)`` hands the
+rules the recorded Tensors themselves, so the eager sweep records on the tape.
+Broadcasting is undone in one place (``_unbroadcast``, after a VJP) and done in one
+place (``_broadcast_to_shape``, after the JVPs).
+
+The reverse sweep
+-----------------
+``_sweep`` gathers the nodes of one level reachable from the root with an explicit
+stack (a depth-first post-order, never recursion), which gives a reverse topological
+order, and for each node and each operand it differentiates calls that operand's VJP,
+undoes broadcasting and accumulates. Leaves accumulate into ``.grad`` across calls (as
+in PyTorch); interior nodes hold the adjoint of the latest sweep.
 
 Memory
 ------
-A recorded Tensor references its operands and the arrays its VJP needs, never its
+A recorded Tensor references its operands and the values its VJP reads, never its
 consumers, so graphs have no reference cycles and CPython frees a graph as soon as its
 last Tensor is dropped: a training loop runs in flat memory with no reset call, and
 ``grad(f)`` leaves nothing behind when it returns. Tensors are therefore left out of the
@@ -38,11 +71,11 @@ Numerics
 tanh's derivative is ``1 - tanh(x)**2`` (never ``1 / cosh(x)**2``, which overflows for
 |x| > 710); sigmoid is computed without overflow for either sign; log_softmax and
 cross-entropy subtract the row maximum first. float32 stays float32: every rule uses
-the operands' own dtype and Python scalars, which numpy treats as weak.
+the operands' own dtype and Python scalars, which numpy treats as weak. Integer and
+boolean operands are promoted to float64 (a Tensor always holds floating data).
 """
 
 cimport cython
-from cpython.object cimport PyObject
 
 import numpy as np
 
@@ -55,8 +88,6 @@ cdef object _max_reduce = np.maximum.reduce
 cdef object _min_reduce = np.minimum.reduce
 cdef object _np_subtract = np.subtract
 cdef object _np_multiply = np.multiply
-cdef object _np_maximum = np.maximum
-cdef object _np_minimum = np.minimum
 
 # --------------------------------------------------------------------------------------
 # Gradient mode (per thread)
@@ -91,7 +122,8 @@ class no_grad:
     """Context manager (and decorator) that turns off recording in this thread.
 
     Inside it, operations on Tensors compute values only: results are leaves that do
-    not require gradients and nothing is kept for a backward pass.
+    not require gradients and nothing is kept for a backward pass, on the eager tape
+    and on every level of ``make_vjp``/``make_jvp`` (their boxes are unwrapped).
     """
 
     def __enter__(self):
@@ -113,11 +145,12 @@ class no_grad:
 
 
 # --------------------------------------------------------------------------------------
-# Making Tensors
+# Values
 # --------------------------------------------------------------------------------------
 
 cdef Py_ssize_t _next_serial = 0
 cdef unsigned long _next_epoch = 0
+cdef int _next_level = 0
 
 
 cdef object _float_array(object data, str where):
@@ -135,42 +168,24 @@ cdef object _float_array(object data, str where):
                     f"dtype {arr.dtype}; give numbers or a numeric array")
 
 
-cdef inline Tensor _leaf(object data):
-    # a result that is not recorded (no operand requires a gradient, or no_grad)
-    global _next_serial
-    cdef Tensor t = Tensor.__new__(Tensor)
-    if type(data) is not ndarray:
-        data = _asarray(data)
-    t._data = data
-    t._op = T_LEAF
-    t._serial = _next_serial
-    _next_serial += 1
-    return t
+cdef inline object _const(object x):
+    """The plain value under every level of boxes (an ndarray or a number)."""
+    while type(x) is Tensor:
+        x = (<Tensor>x)._data
+    return x
 
 
-cdef inline Tensor _record(object data, int op, tuple parents, tuple saved):
-    global _next_serial
-    cdef Tensor t = Tensor.__new__(Tensor)
-    if type(data) is not ndarray:
-        data = _asarray(data)
-    t._data = data
-    t._requires_grad = True
-    t._op = op
-    t._parents = parents
-    t._saved = saved
-    t._serial = _next_serial
-    _next_serial += 1
-    return t
+cdef inline tuple _shape_of(object x):
+    x = _const(x)
+    return (<object>x).shape if type(x) is ndarray else np.shape(x)
 
 
-cdef inline bint _tracks(object x):
-    return isinstance(x, Tensor) and (<Tensor>x)._requires_grad
+cdef inline str _shape(object x):
+    return str(_shape_of(x))
 
 
 cdef inline object _operand(object x, str where):
-    """The array (or Python number) behind an operand."""
-    if isinstance(x, Tensor):
-        return (<Tensor>x)._data
+    """The value behind a non-Tensor operand of a built-in primitive."""
     if type(x) is float or type(x) is int or type(x) is ndarray and x.dtype.kind in "fiub":
         return x
     if isinstance(x, (int, float)):
@@ -180,136 +195,461 @@ cdef inline object _operand(object x, str where):
     return _float_array(x, where)
 
 
-cdef inline object _tensor_or_none(object x):
-    return x if _tracks(x) else None
+cdef inline Tensor _leaf(object data):
+    # a result that is not recorded (no operand requires a gradient, or no_grad)
+    global _next_serial
+    cdef Tensor t = Tensor.__new__(Tensor)
+    if type(data) is not ndarray:
+        data = _asarray(data)
+    t._data = data
+    t._serial = _next_serial
+    _next_serial += 1
+    return t
 
 
-cdef inline tuple _shape_of(object x):
-    return (<object>x).shape if type(x) is ndarray else np.shape(x)
-
-
-cdef inline str _shape(object x):
-    return str(np.shape(x))
+cdef inline bint _on(object a, int level):
+    """True for a Tensor of ``level`` that is being differentiated."""
+    return (type(a) is Tensor and (<Tensor>a)._requires_grad
+            and (<Tensor>a)._level == level)
 
 
 # --------------------------------------------------------------------------------------
-# Undoing broadcasting: the one place it is done
+# The registry
+# --------------------------------------------------------------------------------------
+
+@cython.final
+cdef class Primitive:
+    """One row of the registry: a differentiable operation (see the module docstring).
+
+    Built-in rows are made in this module; ``fastgrad.extend.primitive`` makes rows
+    for user functions. Calling a row applies it: ``fastgrad._tensor.REGISTRY["tanh"](x)``.
+    """
+
+    def __call__(self, *args, **kwargs):
+        if not self.user:
+            raise TypeError(f"call the built-in primitive {self.name!r} through its "
+                            "function or method (fastgrad.numpy, Tensor methods)")
+        out = _bind(self, args, kwargs or None)
+        if type(out) is not Tensor and any([type(a) is Tensor for a in args]):
+            return _leaf(out)           # Tensors in, a Tensor out (the eager API)
+        return out
+
+    def __repr__(self):
+        return f"<fastgrad primitive {self.name}>"
+
+    @property
+    def has_vjp(self):
+        """Per operand (the first three for a variadic row): whether a VJP is defined."""
+        if self.user:
+            return self.pyvjp is not None
+        return tuple([self.cvjp[k] != NULL for k in range(3)])
+
+    @property
+    def has_jvp(self):
+        """Per operand (the first three for a variadic row): whether a JVP is defined."""
+        if self.user:
+            return self.pyjvp is not None
+        return tuple([self.cjvp[k] != NULL for k in range(3)])
+
+
+#: name -> Primitive: the built-in rows (``fastgrad.extend`` makes rows of its own,
+#: kept by the functions it wraps, so a user's name never shadows a built-in one)
+REGISTRY = {}
+#: The built-in rows, in registration order.
+PRIMITIVES = []
+
+cdef unsigned int ALL = 0xffffffff
+
+
+cdef Primitive _row(str name, str op, int nargs, unsigned int saves, fwd_t fwd, object ufunc,
+                    rule_t v0, rule_t v1, rule_t v2, rule_t j0, rule_t j1, rule_t j2,
+                    dict fronts):
+    cdef Primitive p = Primitive.__new__(Primitive)
+    p.name = name
+    p.op = op
+    p.nargs = nargs
+    p.saves = saves
+    p.cfwd = fwd
+    p.ufunc = ufunc
+    p.cvjp[0] = v0
+    p.cvjp[1] = v1
+    p.cvjp[2] = v2
+    p.cjvp[0] = j0
+    p.cjvp[1] = j1
+    p.cjvp[2] = j2
+    p.fronts = fronts
+    REGISTRY[name] = p
+    PRIMITIVES.append(p)
+    return p
+
+
+def _user_primitive(fun):
+    """A new row for the Python function ``fun`` (``fastgrad.extend.primitive``)."""
+    cdef Primitive p = Primitive.__new__(Primitive)
+    p.name = getattr(fun, "__name__", type(fun).__name__)
+    p.op = p.name
+    p.nargs = -1
+    p.saves = ALL
+    p.user = True
+    p.pyfwd = fun
+    p.fronts = {}
+    return p
+
+
+def _set_user_rules(Primitive p, vjp=None, jvp=None):
+    """Set a user row's VJP maker ``(argnum, ans, args, kwargs) -> (g -> cotangent)`` and
+    JVP ``(argnum, t, ans, args, kwargs) -> tangent`` (None leaves one unchanged)."""
+    if not p.user:
+        raise TypeError(f"the rules of the built-in primitive {p.name!r} cannot be changed")
+    if vjp is not None:
+        p.pyvjp = vjp
+    if jvp is not None:
+        p.pyjvp = jvp
+
+
+def _user_function(Primitive p):
+    return p.pyfwd
+
+
+# --------------------------------------------------------------------------------------
+# Applying a primitive: levels
+# --------------------------------------------------------------------------------------
+
+cdef tuple _values(Primitive p, tuple args):
+    """The operands' values for the forward: Tensors (of no level) unwrapped, numbers and
+    arrays checked."""
+    cdef Py_ssize_t n = len(args), k
+    cdef object a
+    cdef str name = p.name
+    if p.user:
+        return tuple([_const(a) for a in args])
+    if n == 2:
+        a = args[0]
+        b = args[1]
+        return ((<Tensor>a)._data if type(a) is Tensor else _operand(a, name),
+                (<Tensor>b)._data if type(b) is Tensor else _operand(b, name))
+    if n == 1:
+        a = args[0]
+        return ((<Tensor>a)._data if type(a) is Tensor else _operand(a, name),)
+    return tuple([(<Tensor>a)._data if type(a) is Tensor else
+                  (None if a is None else _operand(a, name)) for a in args])
+
+
+cdef object _forward(Primitive p, tuple vals, object params):
+    if p.cfwd != NULL:
+        return p.cfwd(p, vals, params)
+    out = p.pyfwd(*vals, **(params or {}))
+    if isinstance(out, (Tensor, list, tuple, dict)) or not isinstance(
+            out, (ndarray, np.generic, int, float, bool)):
+        raise TypeError(f"primitive {p.name}: the function must return an array or a "
+                        f"number, it returned {type(out).__name__}")
+    return out
+
+
+cdef object _bind(Primitive p, tuple args, object params):
+    """Apply ``p``: the result's value, or a Tensor where some operand is differentiated."""
+    cdef Py_ssize_t n = len(args), k
+    cdef int top = -1
+    cdef object a
+    cdef Tensor t, box = None
+    for k in range(n):
+        a = args[k]
+        if type(a) is Tensor:
+            t = <Tensor>a
+            if t._requires_grad and t._level > top:
+                top = t._level
+                box = t
+    if top <= 0:
+        vals = _values(p, args)
+        out = _forward(p, vals, params)
+        if top == 0 and fg_grad_enabled:
+            return _record(p, out, args, vals, params, 0)
+        return out
+    if not fg_grad_enabled:
+        return _bind(p, tuple([_const(a) for a in args]), params)
+    vals = tuple([(<Tensor>a)._data if _on(a, top) else a for a in args])
+    out = _bind(p, vals, params)
+    if box._forward:
+        return _push_tangent(p, out, args, vals, params, top)
+    return _record(p, out, args, vals, params, top)
+
+
+cdef inline object _apply(Primitive p, tuple args, object params):
+    """``_bind``, with an unrecorded result made a Tensor (the eager API's results)."""
+    out = _bind(p, args, params)
+    return out if type(out) is Tensor else _leaf(out)
+
+
+cdef Tensor _record(Primitive p, object out, tuple args, tuple vals, object params,
+                    int level):
+    global _next_serial
+    cdef Tensor t = Tensor.__new__(Tensor)
+    cdef Py_ssize_t n = len(args), k
+    cdef unsigned int saves = p.saves
+    if type(out) is not ndarray and type(out) is not Tensor:
+        out = _asarray(out)
+    t._data = out
+    t._requires_grad = True
+    t._level = level
+    t._prim = p
+    if n == 2:
+        a = args[0]
+        b = args[1]
+        t._parents = (a if _on(a, level) else None, b if _on(b, level) else None)
+    elif n == 1:
+        t._parents = (args[0],)
+    else:
+        t._parents = tuple([a if _on(a, level) else None for a in args])
+    if saves == 0:
+        t._saved = None             # the rules read no operand (add, tanh, ...)
+    elif saves == ALL or (saves == 3 and n == 2) or (saves == 1 and n == 1):
+        t._saved = vals
+    elif n == 2:
+        t._saved = (vals[0] if saves & 1 else None, vals[1] if saves & 2 else None)
+    else:
+        t._saved = tuple([vals[k] if saves & (1u << k) else None for k in range(n)])
+    t._params = params
+    t._serial = _next_serial
+    _next_serial += 1
+    return t
+
+
+cdef Tensor _push_tangent(Primitive p, object out, tuple args, tuple vals, object params,
+                          int level):
+    """A forward-mode box of ``out`` at ``level``: the tangent from the operands' tangents."""
+    global _next_serial
+    cdef Py_ssize_t k
+    cdef object tangent = None, c
+    for k in range(len(args)):
+        a = args[k]
+        if _on(a, level):
+            c = _jvp(p, k, (<Tensor>a)._tangent, out, vals, params)
+            tangent = c if tangent is None else tangent + c
+    cdef tuple shape = _shape_of(out)
+    tangent = _broadcast_to_shape(tangent, shape)
+    if type(tangent) is not Tensor:
+        tangent = _asarray(tangent)
+        dtype = _const(out).dtype if type(out) is Tensor else _asarray(out).dtype
+        if tangent.dtype != dtype:
+            tangent = tangent.astype(dtype)
+    cdef Tensor t = Tensor.__new__(Tensor)
+    t._data = out if type(out) is ndarray or type(out) is Tensor else _asarray(out)
+    t._tangent = tangent
+    t._requires_grad = True
+    t._forward = True
+    t._level = level
+    t._serial = _next_serial
+    _next_serial += 1
+    return t
+
+
+cdef object _vjp(Primitive p, Py_ssize_t k, object g, object ans, tuple args, object params):
+    """Operand k's cotangent (before broadcasting is undone)."""
+    cdef rule_t rule
+    if p.user:
+        if p.pyvjp is None:
+            raise NotImplementedError(f"the VJP of primitive {p.name} is not defined "
+                                      "(fastgrad.extend.defvjp)")
+        out = p.pyvjp(k, ans, args, params or {})(g)
+        if out is None:
+            raise ValueError(f"primitive {p.name}: the VJP for argument {k} returned None")
+        if type(out) is not Tensor:
+            out = _asarray(out)
+        if _shape_of(out) != _shape_of(args[k]):
+            raise ValueError(f"primitive {p.name}: the VJP for argument {k} returned shape "
+                             f"{_shape_of(out)}, but the argument has shape "
+                             f"{_shape_of(args[k])}")
+        return out
+    rule = p.cvjp[k if k < 3 else 2]
+    if rule == NULL:
+        raise NotImplementedError(f"{p.name}: the VJP with respect to operand {k} is not "
+                                  "defined")
+    return rule(g, ans, args, params, <int>k)
+
+
+cdef object _jvp(Primitive p, Py_ssize_t k, object t, object ans, tuple args, object params):
+    """Operand k's contribution to the result's tangent (broadcastable to the result)."""
+    cdef rule_t rule
+    if p.user:
+        if p.pyjvp is None:
+            raise NotImplementedError(f"the JVP of primitive {p.name} is not defined "
+                                      "(fastgrad.extend.defjvp)")
+        out = p.pyjvp(k, t, ans, args, params or {})
+        if out is None:
+            raise ValueError(f"primitive {p.name}: the JVP for argument {k} returned None")
+        if type(out) is not Tensor:
+            out = _asarray(out)
+        if _shape_of(out) != _shape_of(ans):
+            raise ValueError(f"primitive {p.name}: the JVP for argument {k} returned shape "
+                             f"{_shape_of(out)}, but the output has shape {_shape_of(ans)}")
+        return out
+    rule = p.cjvp[k if k < 3 else 2]
+    if rule == NULL:
+        raise NotImplementedError(f"{p.name}: the JVP with respect to operand {k} is not "
+                                  "defined")
+    return rule(t, ans, args, params, <int>k)
+
+
+# --------------------------------------------------------------------------------------
+# Differentiable helpers the rules use: numpy on values, the registry on Tensors
 # --------------------------------------------------------------------------------------
 
 cdef object _unbroadcast(object g, tuple shape):
-    """Sum ``g`` down to ``shape``: over leading axes numpy added, and over axes of length 1."""
-    cdef tuple gshape = g.shape
+    """Sum ``g`` down to ``shape``: over leading axes numpy added, and over axes of length 1.
+    The one place broadcasting is undone."""
+    cdef tuple gshape = _shape_of(g)
     if gshape == shape:
         return g
-    cdef Py_ssize_t extra = len(gshape) - len(shape)
+    cdef Py_ssize_t extra = len(gshape) - len(shape), i
+    if type(g) is Tensor:
+        axes = tuple(range(extra)) + tuple([i + extra for i in range(len(shape))
+                                            if shape[i] == 1 and gshape[i + extra] != 1])
+        if axes:
+            g = _bind(SUM, (g,), (axes, False))
+        return g if _shape_of(g) == shape else _bind(RESHAPE, (g,), (shape,))
     if extra > 0:
         g = _add_reduce(g, tuple(range(extra)))
-    cdef tuple axes = tuple([i for i in range(len(shape))
-                             if shape[i] == 1 and g.shape[i] != 1])
+    axes = tuple([i for i in range(len(shape)) if shape[i] == 1 and g.shape[i] != 1])
     if axes:
         g = _add_reduce(g, axes, None, None, True)
     return g
 
 
+cdef object _broadcast_to_shape(object t, tuple shape):
+    """``t`` broadcast to ``shape``: the one place a JVP's broadcasting is done."""
+    if _shape_of(t) == shape:
+        return t
+    if type(t) is Tensor:
+        return _bind(BROADCAST, (t,), (shape,))
+    return np.broadcast_to(t, shape)
+
+
+cdef inline object _sum(object x, object axis, bint keepdims):
+    if type(x) is Tensor:
+        return _bind(SUM, (x,), (axis, keepdims))
+    return _add_reduce(x, axis, None, None, keepdims)
+
+
+cdef inline object _reshape(object x, tuple shape):
+    if type(x) is Tensor:
+        return _bind(RESHAPE, (x,), (shape,))
+    return np.reshape(x, shape)
+
+
+cdef inline object _transpose(object x, object axes):
+    if type(x) is Tensor:
+        return _bind(TRANSPOSE, (x,), (axes,))
+    return np.transpose(x, axes)
+
+
+cdef inline object _mm(object a, object b):
+    # ndarray.dot skips the gufunc machinery of @: much faster on small matrices
+    if type(a) is ndarray and type(b) is ndarray and a.ndim == 2 and b.ndim == 2:
+        return a.dot(b)
+    return a @ b
+
+
+cdef inline object _swap(object a):
+    # the last two axes exchanged
+    if type(a) is Tensor:
+        nd = len(_shape_of(a))
+        return _bind(TRANSPOSE, (a,), (tuple(range(nd - 2)) + (nd - 1, nd - 2),))
+    return a.swapaxes(-1, -2)
+
+
+cdef inline object _where(object cond, object a, object b):
+    if type(a) is Tensor or type(b) is Tensor:
+        return _bind(WHERE, (a, b), (cond,))
+    return np.where(cond, a, b)
+
+
+cdef tuple _kept_shape(tuple shape, object axis):
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple([1 if i in axes else shape[i] for i in range(len(shape))])
+
+
+cdef object _expand(object g, object axis, bint keepdims, tuple shape):
+    """A reduction's output cotangent, reshaped so it broadcasts against its input."""
+    if keepdims or axis is None:
+        return g
+    return _reshape(g, _kept_shape(shape, axis))
+
+
+cdef Py_ssize_t _count(tuple shape, object axis):
+    # how many elements each output element of a reduction over `axis` summarises
+    cdef Py_ssize_t n = 1
+    if axis is None:
+        for s in shape:
+            n *= s
+        return n
+    if isinstance(axis, tuple):
+        for a in axis:
+            n *= shape[a]
+        return n
+    return shape[axis]
+
+
+cdef object _spread(object g, object x, object axis, bint keepdims):
+    # g, of a reduction's output shape, copied out to x's shape
+    cdef tuple shape = _shape_of(x)
+    if type(g) is Tensor:
+        return _broadcast_to_shape(_expand(g, axis, keepdims, shape), shape)
+    out = _empty(shape, dtype=_const(x).dtype)
+    if axis is None and not keepdims:
+        out.fill(g)                 # a whole-array reduction: g is one number
+    else:
+        out[...] = _expand(g, axis, keepdims, shape)
+    return out
+
+
 # --------------------------------------------------------------------------------------
-# The op table: forward and vector-Jacobian product side by side
+# The rows: forward (checks and numpy on values), VJP and JVP per operand, what it saves
 # --------------------------------------------------------------------------------------
+# A JVP rule given as the VJP rule: the operand's Jacobian is diagonal (elementwise ops)
+# or symmetric (softmax), so the same formula maps a tangent as it maps a cotangent.
 
-cdef enum:
-    T_LEAF = 0
-    T_ADD
-    T_SUB
-    T_MUL
-    T_DIV
-    T_POW
-    T_MAXIMUM
-    T_MINIMUM
-    T_NEG
-    T_MATMUL
-    T_TANH
-    T_RELU
-    T_SIGMOID
-    T_EXP
-    T_LOG
-    T_SQRT
-    T_ABS
-    T_SIN
-    T_COS
-    T_SUM
-    T_MEAN
-    T_MAX               # also min: the VJP is the same
-    T_RESHAPE
-    T_TRANSPOSE
-    T_CONCAT
-    T_STACK
-    T_GETITEM
-    T_WHERE
-    T_CLIP
-    T_SOFTMAX
-    T_LOG_SOFTMAX
-    T_MSE
-    T_XENT
-    T_LINEAR
-    N_TOPS
-
-cdef vjp_t VJPS[N_TOPS]
-cdef list _NAMES = [""] * N_TOPS
-
-cdef void _row(int code, str name, vjp_t vjp) except *:
-    VJPS[code] = vjp
-    _NAMES[code] = name
+cdef dict _F(tuple methods=(), tuple ufuncs=(), tuple functions=()):
+    return {"method": methods, "ufunc": ufuncs, "function": functions}
 
 
 # ---- elementwise binary ops ----------------------------------------------------------
-# saved: only the operands a rule reads (add and subtract read none); the result is the
-# recorded Tensor's own data
 
-cdef object _binary(int op, object a, object b):
-    cdef object x = _operand(a, _NAMES[op])
-    cdef object y = _operand(b, _NAMES[op])
+cdef object _broadcast_error(str name, tuple a):
+    return ValueError(f"{name}: cannot broadcast shapes {_shape(a[0])} and {_shape(a[1])} "
+                      "together")
+
+cdef object _f_ufunc2(object p, tuple a, object params):
     try:
-        if op == T_ADD:
-            out = y + x if type(x) is not ndarray else x + y
-        elif op == T_SUB:
-            out = x - y
-        elif op == T_MUL:
-            out = y * x if type(x) is not ndarray else x * y
-        elif op == T_DIV:
-            out = x / y
-        elif op == T_MAXIMUM:
-            out = _np_maximum(x, y)
-        elif op == T_MINIMUM:
-            out = _np_minimum(x, y)
-        else:
-            out = x ** y
+        return (<Primitive>p).ufunc(a[0], a[1])
     except ValueError:
-        raise ValueError(f"{_NAMES[op]}: cannot broadcast shapes {_shape(x)} and "
-                         f"{_shape(y)} together") from None
-    if fg_grad_enabled and (_tracks(a) or _tracks(b)):
-        saved = () if op == T_ADD or op == T_SUB else (x, y)
-        return _record(out, op, (_tensor_or_none(a), _tensor_or_none(b)), saved)
-    return _leaf(out)
+        raise _broadcast_error((<Primitive>p).name, a) from None
 
-cdef object _vjp_add(Tensor out, object g, int k):
+cdef object _f_power(object p, tuple a, object params):
+    try:
+        return a[0] ** a[1]
+    except ValueError:
+        raise _broadcast_error("power", a) from None
+
+cdef object _v_id(object g, object ans, tuple a, object p, int k):
     return g
-_row(T_ADD, "add", _vjp_add)
 
-cdef object _vjp_sub(Tensor out, object g, int k):
+cdef object _v_neg(object g, object ans, tuple a, object p, int k):
+    return -g
+
+cdef object _v_sub(object g, object ans, tuple a, object p, int k):
     return g if k == 0 else -g
-_row(T_SUB, "subtract", _vjp_sub)
 
-cdef object _vjp_mul(Tensor out, object g, int k):
-    return g * out._saved[1 - k]
-_row(T_MUL, "multiply", _vjp_mul)
+cdef object _v_mul(object g, object ans, tuple a, object p, int k):
+    return g * a[1 - k]
 
-cdef object _vjp_div(Tensor out, object g, int k):
-    y = out._saved[1]
-    return g / y if k == 0 else -g * out._data / y
-_row(T_DIV, "divide", _vjp_div)
+cdef object _v_div(object g, object ans, tuple a, object p, int k):
+    return g / a[1] if k == 0 else -g * ans / a[1]
 
-cdef object _vjp_pow(Tensor out, object g, int k):
-    x, y = out._saved
-    p = out._data
+cdef object _v_pow(object g, object ans, tuple a, object p, int k):
+    x, y = a
     if k == 0:      # y * x**(y-1), and 0 where y == 0 (PyTorch's convention)
         if isinstance(y, (int, float)):
             if y == 0:
@@ -317,64 +657,169 @@ cdef object _vjp_pow(Tensor out, object g, int k):
             if y == 2:
                 return g * (2.0 * x)
             return g * (y * x ** (y - 1))
-        return g * np.where(y == 0, 0.0, y * x ** (y - 1))
+        return g * _where(_const(y) == 0, 0.0, y * x ** (y - 1))
     # x**y * log(x), and 0 where x == 0 and y >= 0 (PyTorch's convention)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where((x == 0) & (y >= 0), 0.0, p * np.log(x))
-_row(T_POW, "power", _vjp_pow)
+        return g * _where((_const(x) == 0) & (_const(y) >= 0), 0.0, ans * np.log(x))
 
-cdef object _vjp_maximum(Tensor out, object g, int k):
-    # the gradient goes to the operand that was chosen, and half to each on a tie
-    # (PyTorch's and autograd's convention); the same rule serves minimum
-    x, y = out._saved
-    chosen = (x if k == 0 else y) == out._data
-    return np.where(x == y, 0.5 * g, g * chosen)      # bool masks keep g's dtype
-_row(T_MAXIMUM, "maximum", _vjp_maximum)
-_row(T_MINIMUM, "minimum", _vjp_maximum)
+cdef object _v_select(object g, object ans, tuple a, object p, int k):
+    # maximum and minimum: the gradient goes to the operand that was chosen, and half to
+    # each on a tie (PyTorch's and autograd's convention)
+    x = _const(a[0])
+    y = _const(a[1])
+    chosen = (x if k == 0 else y) == _const(ans)
+    return _where(x == y, 0.5 * g, g * chosen)      # bool masks keep g's dtype
+
+cdef Primitive ADD = _row("add", "+", 2, 0, _f_ufunc2, np.add,
+                          _v_id, _v_id, NULL, _v_id, _v_id, NULL,
+                          _F(("__add__", "__radd__"), ("add",), ("add",)))
+cdef Primitive SUBTRACT = _row("subtract", "-", 2, 0, _f_ufunc2, np.subtract,
+                               _v_sub, _v_sub, NULL, _v_sub, _v_sub, NULL,
+                               _F(("__sub__", "__rsub__"), ("subtract",), ("subtract",)))
+cdef Primitive MULTIPLY = _row("multiply", "*", 2, 3, _f_ufunc2, np.multiply,
+                               _v_mul, _v_mul, NULL, _v_mul, _v_mul, NULL,
+                               _F(("__mul__", "__rmul__"), ("multiply",), ("multiply",)))
+cdef Primitive DIVIDE = _row("divide", "/", 2, 2, _f_ufunc2, np.divide,
+                             _v_div, _v_div, NULL, _v_div, _v_div, NULL,
+                             _F(("__truediv__", "__rtruediv__"), ("divide",),
+                                ("divide", "true_divide")))
+cdef Primitive POWER = _row("power", "**", 2, 3, _f_power, None,
+                            _v_pow, _v_pow, NULL, _v_pow, _v_pow, NULL,
+                            _F(("__pow__", "__rpow__"), ("power",), ("power",)))
+cdef Primitive MAXIMUM = _row("maximum", "maximum", 2, 3, _f_ufunc2, np.maximum,
+                              _v_select, _v_select, NULL, _v_select, _v_select, NULL,
+                              _F((), ("maximum",), ("maximum",)))
+cdef Primitive MINIMUM = _row("minimum", "minimum", 2, 3, _f_ufunc2, np.minimum,
+                              _v_select, _v_select, NULL, _v_select, _v_select, NULL,
+                              _F((), ("minimum",), ("minimum",)))
 
 
-# ---- matrix product --------------------------------------------------------------------
+# ---- elementwise functions of one operand ----------------------------------------------
 
-cdef object _matmul(object a, object b):
-    cdef object x = _operand(a, "matmul")
-    cdef object y = _operand(b, "matmul")
+cdef object _sigmoid_array(object x):
+    # exp of a non-positive number never overflows
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+cdef object _f_ufunc1(object p, tuple a, object params):
+    x = a[0]
+    if type(x) is not ndarray:
+        x = _float_array(x, (<Primitive>p).name)
+    return (<Primitive>p).ufunc(x)
+
+cdef object _f_relu(object p, tuple a, object params):
+    x = a[0]
+    return np.maximum(x if type(x) is ndarray else _float_array(x, "relu"), 0.0)
+
+cdef object _f_sigmoid(object p, tuple a, object params):
+    x = a[0]
+    return _sigmoid_array(x if type(x) is ndarray else _float_array(x, "sigmoid"))
+
+cdef object _v_tanh(object g, object ans, tuple a, object p, int k):
+    if type(ans) is ndarray and type(g) is ndarray:
+        d = ans * ans
+        if type(d) is not ndarray:      # 0-d: numpy gives scalars
+            return g * (1.0 - d)
+        _np_subtract(1.0, d, d)         # in place: one temporary, not three
+        return _np_multiply(d, g, d) if d.shape == g.shape else d * g
+    return g * (1.0 - ans * ans)
+
+cdef object _v_relu(object g, object ans, tuple a, object p, int k):
+    return g * (_const(ans) > 0)                 # relu'(0) = 0, as PyTorch
+
+cdef object _v_sigmoid(object g, object ans, tuple a, object p, int k):
+    return g * (ans * (1.0 - ans))
+
+cdef object _v_exp(object g, object ans, tuple a, object p, int k):
+    return g * ans
+
+cdef object _v_log(object g, object ans, tuple a, object p, int k):
+    return g / a[0]
+
+cdef object _v_sqrt(object g, object ans, tuple a, object p, int k):
+    return g * (0.5 / ans)
+
+cdef object _v_abs(object g, object ans, tuple a, object p, int k):
+    return g * np.sign(_const(a[0]))            # abs'(0) = 0, as PyTorch
+
+cdef object _v_sin(object g, object ans, tuple a, object p, int k):
+    return g * np.cos(a[0])
+
+cdef object _v_cos(object g, object ans, tuple a, object p, int k):
+    return -g * np.sin(a[0])
+
+cdef Primitive NEGATIVE = _row("negative", "neg", 1, 0, _f_ufunc1, np.negative,
+                               _v_neg, NULL, NULL, _v_neg, NULL, NULL,
+                               _F(("__neg__",), ("negative",), ("negative",)))
+cdef Primitive TANH = _row("tanh", "tanh", 1, 0, _f_ufunc1, np.tanh,
+                           _v_tanh, NULL, NULL, _v_tanh, NULL, NULL,
+                           _F(("tanh",), ("tanh",), ("tanh",)))
+cdef Primitive RELU = _row("relu", "relu", 1, 0, _f_relu, None,
+                           _v_relu, NULL, NULL, _v_relu, NULL, NULL,
+                           _F(("relu",), (), ("relu",)))
+cdef Primitive SIGMOID = _row("sigmoid", "sigmoid", 1, 0, _f_sigmoid, None,
+                              _v_sigmoid, NULL, NULL, _v_sigmoid, NULL, NULL,
+                              _F(("sigmoid",), (), ("sigmoid",)))
+cdef Primitive EXP = _row("exp", "exp", 1, 0, _f_ufunc1, np.exp,
+                          _v_exp, NULL, NULL, _v_exp, NULL, NULL,
+                          _F(("exp",), ("exp",), ("exp",)))
+cdef Primitive LOG = _row("log", "log", 1, 1, _f_ufunc1, np.log,
+                          _v_log, NULL, NULL, _v_log, NULL, NULL,
+                          _F(("log",), ("log",), ("log",)))
+cdef Primitive SQRT = _row("sqrt", "sqrt", 1, 0, _f_ufunc1, np.sqrt,
+                           _v_sqrt, NULL, NULL, _v_sqrt, NULL, NULL,
+                           _F(("sqrt",), ("sqrt",), ("sqrt",)))
+cdef Primitive ABSOLUTE = _row("absolute", "abs", 1, 1, _f_ufunc1, np.absolute,
+                               _v_abs, NULL, NULL, _v_abs, NULL, NULL,
+                               _F(("abs", "__abs__"), ("absolute",), ("absolute", "abs")))
+cdef Primitive SIN = _row("sin", "sin", 1, 1, _f_ufunc1, np.sin,
+                          _v_sin, NULL, NULL, _v_sin, NULL, NULL,
+                          _F(("sin",), ("sin",), ("sin",)))
+cdef Primitive COS = _row("cos", "cos", 1, 1, _f_ufunc1, np.cos,
+                          _v_cos, NULL, NULL, _v_cos, NULL, NULL,
+                          _F(("cos",), ("cos",), ("cos",)))
+
+
+# ---- matrix products -------------------------------------------------------------------
+
+cdef object _f_matmul(object p, tuple a, object params):
+    x, y = a
     try:
-        # ndarray.dot skips the gufunc machinery of @: much faster on small matrices
-        if type(x) is ndarray and type(y) is ndarray and x.ndim == 2 and y.ndim == 2:
-            out = x.dot(y)
-        else:
-            out = x @ y
+        return _mm(x, y)
     except ValueError:
         raise ValueError(f"matmul: shapes {_shape(x)} and {_shape(y)} are not aligned: "
                          "the last axis of the first must equal the second-to-last (or "
                          "only) axis of the second") from None
-    if fg_grad_enabled and (_tracks(a) or _tracks(b)):
-        return _record(out, T_MATMUL, (_tensor_or_none(a), _tensor_or_none(b)), (x, y))
-    return _leaf(out)
 
-cdef object _vjp_matmul(Tensor out, object g, int k):
-    x, y = out._saved
+cdef object _v_matmul(object g, object ans, tuple a, object p, int k):
+    x, y = a
     cdef int xd = x.ndim, yd = y.ndim
     if xd == 2 and yd == 2:         # the common case
-        return g.dot(y.T) if k == 0 else x.T.dot(g)
+        return _mm(g, y.T) if k == 0 else _mm(x.T, g)
     if k == 0:
         if yd == 1:
             return g[..., None] * y if xd > 1 else g * y
         if xd == 1:
-            return (g[..., None, :] @ y.swapaxes(-1, -2))[..., 0, :]
-        return g @ y.swapaxes(-1, -2)
+            return (g[..., None, :] @ _swap(y))[..., 0, :]
+        return g @ _swap(y)
     if xd == 1:
         return x[:, None] * g[..., None, :] if yd > 1 else g * x
     if yd == 1:
-        return (x.swapaxes(-1, -2) @ g[..., None])[..., 0]
-    return x.swapaxes(-1, -2) @ g
-_row(T_MATMUL, "matmul", _vjp_matmul)
+        return (_swap(x) @ g[..., None])[..., 0]
+    return _swap(x) @ g
 
-cdef object _linear(object a, object w, object b):
+cdef object _j_matmul(object t, object ans, tuple a, object p, int k):
+    return _mm(t, a[1]) if k == 0 else _mm(a[0], t)
+
+cdef Primitive MATMUL = _row("matmul", "@", 2, 3, _f_matmul, None,
+                             _v_matmul, _v_matmul, NULL, _j_matmul, _j_matmul, NULL,
+                             _F(("__matmul__", "__rmatmul__"), ("matmul",), ("matmul",)))
+
+cdef object _f_linear(object p, tuple a, object params):
     # x @ weight + bias in one op: the bias is added in place, so a layer makes one
     # array instead of two, and the sweep has one node less
-    cdef object x = _operand(a, "linear")
-    cdef object W = _operand(w, "linear")
+    x = a[0]
+    W = a[1]
     if type(W) is not ndarray or W.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (n_in, n_out), got shape {_shape(W)}")
     try:
@@ -382,8 +827,8 @@ cdef object _linear(object a, object w, object b):
     except ValueError:
         raise ValueError(f"linear: input of shape {_shape(x)} does not fit weight of shape "
                          f"{_shape(W)}: the input's last axis must be {W.shape[0]}") from None
-    if b is not None:
-        bias = _operand(b, "linear")
+    if len(a) == 3:
+        bias = a[2]
         if np.shape(bias) != (W.shape[1],):
             raise ValueError(f"linear: bias must have shape ({W.shape[1]},), got "
                              f"{_shape(bias)}")
@@ -391,262 +836,191 @@ cdef object _linear(object a, object w, object b):
             out += bias
         else:
             out = out + bias
-    if fg_grad_enabled and (_tracks(a) or _tracks(w) or _tracks(b)):
-        return _record(out, T_LINEAR, (_tensor_or_none(a), _tensor_or_none(w),
-                                       _tensor_or_none(b)), (x, W))
-    return _leaf(out)
-
-cdef object _vjp_linear(Tensor out, object g, int k):
-    x, W = out._saved
-    if k == 0:
-        return g.dot(W.T) if g.ndim == 2 else g @ W.T
-    if k == 1:
-        if x.ndim == 2:
-            return x.T.dot(g)
-        x2 = x.reshape(-1, W.shape[0])
-        return x2.T.dot(g.reshape(-1, W.shape[1]))
-    return g                        # the bias: _unbroadcast sums the batch axes
-_row(T_LINEAR, "linear", _vjp_linear)
-
-
-# ---- elementwise functions of one operand ----------------------------------------------
-# saved = (x,) where the rule reads the input, else ()
-
-cdef object _sigmoid_array(object x):
-    # exp of a non-positive number never overflows
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
-
-cdef object _unary_forward(int op, object x):
-    if op == T_TANH:
-        return np.tanh(x)
-    if op == T_RELU:
-        return np.maximum(x, 0.0)
-    if op == T_SIGMOID:
-        return _sigmoid_array(x)
-    if op == T_EXP:
-        return np.exp(x)
-    if op == T_LOG:
-        return np.log(x)
-    if op == T_SQRT:
-        return np.sqrt(x)
-    if op == T_ABS:
-        return np.abs(x)
-    if op == T_SIN:
-        return np.sin(x)
-    if op == T_COS:
-        return np.cos(x)
-    return -x                                   # T_NEG
-
-cdef object _unary(int op, object a):
-    cdef object x = _operand(a, _NAMES[op])
-    if type(x) is not ndarray:
-        x = _asarray(x, dtype=np.float64)
-    out = _unary_forward(op, x)
-    if fg_grad_enabled and _tracks(a):
-        # the rules of tanh, relu, sigmoid, exp, sqrt and neg read the result only
-        saved = (x,) if op == T_LOG or op == T_ABS or op == T_SIN or op == T_COS else ()
-        return _record(out, op, (a,), saved)
-    return _leaf(out)
-
-cdef object _vjp_neg(Tensor out, object g, int k):
-    return -g
-_row(T_NEG, "negative", _vjp_neg)
-
-cdef object _vjp_tanh(Tensor out, object g, int k):
-    t = out._data
-    d = t * t
-    if type(d) is not ndarray:      # 0-d: numpy gives scalars
-        return g * (1.0 - d)
-    _np_subtract(1.0, d, d)         # in place: one temporary, not three
-    return _np_multiply(d, g, d) if d.shape == g.shape else d * g
-_row(T_TANH, "tanh", _vjp_tanh)
-
-cdef object _vjp_relu(Tensor out, object g, int k):
-    return g * (out._data > 0)                 # relu'(0) = 0, as PyTorch
-_row(T_RELU, "relu", _vjp_relu)
-
-cdef object _vjp_sigmoid(Tensor out, object g, int k):
-    s = out._data
-    return g * (s * (1.0 - s))
-_row(T_SIGMOID, "sigmoid", _vjp_sigmoid)
-
-cdef object _vjp_exp(Tensor out, object g, int k):
-    return g * out._data
-_row(T_EXP, "exp", _vjp_exp)
-
-cdef object _vjp_log(Tensor out, object g, int k):
-    return g / out._saved[0]
-_row(T_LOG, "log", _vjp_log)
-
-cdef object _vjp_sqrt(Tensor out, object g, int k):
-    return g * (0.5 / out._data)
-_row(T_SQRT, "sqrt", _vjp_sqrt)
-
-cdef object _vjp_abs(Tensor out, object g, int k):
-    return g * np.sign(out._saved[0])         # abs'(0) = 0, as PyTorch
-_row(T_ABS, "abs", _vjp_abs)
-
-cdef object _vjp_sin(Tensor out, object g, int k):
-    return g * np.cos(out._saved[0])
-_row(T_SIN, "sin", _vjp_sin)
-
-cdef object _vjp_cos(Tensor out, object g, int k):
-    return -g * np.sin(out._saved[0])
-_row(T_COS, "cos", _vjp_cos)
-
-
-# ---- reductions ------------------------------------------------------------------------
-# saved = (x, axis, keepdims, out)
-
-cdef object _normalize_axis(object axis, int ndim, str where):
-    if axis is None:
-        return None
-    try:
-        if isinstance(axis, tuple):
-            return tuple(sorted([_axis_index(a, ndim) for a in axis]))
-        return _axis_index(axis, ndim)
-    except (TypeError, IndexError) as exc:
-        raise ValueError(f"{where}: invalid axis {axis!r} for an array of {ndim} "
-                         f"dimension(s)") from None
-
-cdef int _axis_index(object a, int ndim) except? -1:
-    cdef int i = a.__index__()
-    if i < -ndim or i >= ndim:
-        raise IndexError(i)
-    return i + ndim if i < 0 else i
-
-cdef object _expand(object g, object axis, bint keepdims):
-    """A reduction's output gradient, reshaped so it broadcasts against its input."""
-    if not keepdims and axis is not None:
-        g = np.expand_dims(g, axis)
-    return g
-
-cdef object _reduce(int op, object a, object axis, bint keepdims, bint is_max=True):
-    cdef object x = _operand(a, _NAMES[op])
-    if type(x) is not ndarray:
-        x = _asarray(x, dtype=np.float64)
-    axis = _normalize_axis(axis, x.ndim, _NAMES[op])
-    if op == T_SUM:
-        out = _add_reduce(x, axis, None, None, keepdims)
-    elif op == T_MEAN:
-        out = _add_reduce(x, axis, None, None, keepdims) / _count(x, axis)
-    else:
-        if x.size == 0:
-            raise ValueError(f"{'max' if is_max else 'min'}: the array is empty")
-        out = (_max_reduce if is_max else _min_reduce)(x, axis, None, None, keepdims)
-    if fg_grad_enabled and _tracks(a):
-        return _record(out, op, (a,), (x, axis, keepdims, out))
-    return _leaf(out)
-
-cdef Py_ssize_t _count(object x, object axis):
-    # how many elements each output element of a reduction over `axis` summarises
-    if axis is None:
-        return x.size
-    if isinstance(axis, tuple):
-        n = 1
-        for a in axis:
-            n *= x.shape[a]
-        return n
-    return x.shape[axis]
-
-cdef object _spread(object g, object x, object axis, bint keepdims):
-    # g, of a reduction's output shape, copied out to x's shape (a fresh array)
-    out = _empty(x.shape, dtype=x.dtype)
-    if axis is None and not keepdims:
-        out.fill(g)                 # a whole-array reduction: g is one number
-    else:
-        out[...] = _expand(g, axis, keepdims)
     return out
 
-cdef object _vjp_sum(Tensor out, object g, int k):
-    x, axis, keepdims, _ = out._saved
-    return _spread(g, x, axis, keepdims)
-_row(T_SUM, "sum", _vjp_sum)
+cdef object _v_linear(object g, object ans, tuple a, object p, int k):
+    x = a[0]
+    W = a[1]
+    if k == 0:
+        return _mm(g, W.T)
+    if k == 1:
+        if x.ndim == 2:
+            return _mm(x.T, g)
+        n_in, n_out = _shape_of(W)
+        return _mm(_reshape(x, (-1, n_in)).T, _reshape(g, (-1, n_out)))
+    return g                        # the bias: _unbroadcast sums the batch axes
 
-cdef object _vjp_mean(Tensor out, object g, int k):
-    x, axis, keepdims, _ = out._saved
-    return _spread(g / _count(x, axis), x, axis, keepdims)
-_row(T_MEAN, "mean", _vjp_mean)
+cdef object _j_linear(object t, object ans, tuple a, object p, int k):
+    if k == 0:
+        return _mm(t, a[1])
+    return _mm(a[0], t) if k == 1 else t
 
-cdef object _vjp_max(Tensor out, object g, int k):
-    # ties share the gradient equally (PyTorch's amax/amin)
-    x, axis, keepdims, r = out._saved
-    mask = x == _expand(r, axis, keepdims)
-    return _expand(g, axis, keepdims) * mask / mask.sum(axis=axis, keepdims=True)
-_row(T_MAX, "max", _vjp_max)
+cdef Primitive LINEAR = _row("linear", "linear", -1, 3, _f_linear, None,
+                             _v_linear, _v_linear, _v_linear, _j_linear, _j_linear,
+                             _j_linear, _F((), (), ("linear",)))
+
+
+# ---- reductions: params (axis, keepdims), the axis normalised ---------------------------
+
+cdef object _f_reduce(object p, tuple a, object params):
+    x = a[0]
+    if type(x) is not ndarray:
+        x = _float_array(x, (<Primitive>p).name)
+    axis, keepdims = params
+    if p is SUM:
+        return _add_reduce(x, axis, None, None, keepdims)
+    if p is MEAN:
+        return _add_reduce(x, axis, None, None, keepdims) / _count(x.shape, axis)
+    if x.size == 0:
+        raise ValueError(f"{(<Primitive>p).name}: the array is empty")
+    return (_max_reduce if p is MAX else _min_reduce)(x, axis, None, None, keepdims)
+
+cdef object _v_sum(object g, object ans, tuple a, object p, int k):
+    axis, keepdims = p
+    return _spread(g, a[0], axis, keepdims)
+
+cdef object _j_sum(object t, object ans, tuple a, object p, int k):
+    return _sum(t, p[0], p[1])
+
+cdef object _v_mean(object g, object ans, tuple a, object p, int k):
+    axis, keepdims = p
+    return _spread(g / _count(_shape_of(a[0]), axis), a[0], axis, keepdims)
+
+cdef object _j_mean(object t, object ans, tuple a, object p, int k):
+    return _sum(t, p[0], p[1]) / _count(_shape_of(a[0]), p[0])
+
+cdef object _extreme_mask(object x, object ans, object axis, bint keepdims):
+    # where x attains the max (min); ties share the gradient equally (PyTorch's amax)
+    r = _const(ans)
+    if not keepdims and axis is not None:
+        r = np.expand_dims(r, axis)
+    return _const(x) == r
+
+cdef object _v_extreme(object g, object ans, tuple a, object p, int k):
+    axis, keepdims = p
+    mask = _extreme_mask(a[0], ans, axis, keepdims)
+    return _expand(g, axis, keepdims, mask.shape) * mask / mask.sum(axis=axis, keepdims=True)
+
+cdef object _j_extreme(object t, object ans, tuple a, object p, int k):
+    axis, keepdims = p
+    mask = _extreme_mask(a[0], ans, axis, keepdims)
+    return _sum(t * mask, axis, keepdims) / mask.sum(axis=axis, keepdims=keepdims)
+
+cdef Primitive SUM = _row("sum", "sum", 1, 1, _f_reduce, None,
+                          _v_sum, NULL, NULL, _j_sum, NULL, NULL,
+                          _F(("sum",), (), ("sum",)))
+cdef Primitive MEAN = _row("mean", "mean", 1, 1, _f_reduce, None,
+                           _v_mean, NULL, NULL, _j_mean, NULL, NULL,
+                           _F(("mean",), (), ("mean",)))
+cdef Primitive MAX = _row("max", "max", 1, 1, _f_reduce, None,
+                          _v_extreme, NULL, NULL, _j_extreme, NULL, NULL,
+                          _F(("max",), (), ("max", "amax")))
+cdef Primitive MIN = _row("min", "min", 1, 1, _f_reduce, None,
+                          _v_extreme, NULL, NULL, _j_extreme, NULL, NULL,
+                          _F(("min",), (), ("min", "amin")))
 
 
 # ---- shape ops -------------------------------------------------------------------------
-# saved = (input shape, extra)
 
-cdef object _reshape(object a, object shape):
-    cdef object x = _operand(a, "reshape")
+cdef object _f_reshape(object p, tuple a, object params):
+    x = a[0]
     try:
-        out = np.reshape(x, shape)
+        return np.reshape(x, params[0])
     except ValueError:
         raise ValueError(f"reshape: cannot reshape an array of shape {_shape(x)} "
-                         f"into shape {shape}") from None
-    if fg_grad_enabled and _tracks(a):
-        return _record(out, T_RESHAPE, (a,), (np.shape(x),))
-    return _leaf(out)
+                         f"into shape {params[0]}") from None
 
-cdef object _vjp_reshape(Tensor out, object g, int k):
-    return g.reshape(out._saved[0])
-_row(T_RESHAPE, "reshape", _vjp_reshape)
+cdef object _v_reshape(object g, object ans, tuple a, object p, int k):
+    return _reshape(g, _shape_of(a[0]))
 
-cdef object _transpose(object a, object axes):
-    cdef object x = _operand(a, "transpose")
+cdef object _j_reshape(object t, object ans, tuple a, object p, int k):
+    return _reshape(t, _shape_of(ans))
+
+cdef object _f_transpose(object p, tuple a, object params):
+    x = a[0]
     try:
-        out = np.transpose(x, axes)
+        return np.transpose(x, params[0])
     except ValueError:
-        raise ValueError(f"transpose: axes {axes} do not fit an array of shape "
+        raise ValueError(f"transpose: axes {params[0]} do not fit an array of shape "
                          f"{_shape(x)}") from None
-    if fg_grad_enabled and _tracks(a):
-        return _record(out, T_TRANSPOSE, (a,), (axes,))
-    return _leaf(out)
 
-cdef object _vjp_transpose(Tensor out, object g, int k):
-    axes = out._saved[0]
-    if axes is None:
-        return g.transpose()
-    return g.transpose(np.argsort(axes))
-_row(T_TRANSPOSE, "transpose", _vjp_transpose)
+cdef object _v_transpose(object g, object ans, tuple a, object p, int k):
+    axes = p[0]
+    return _transpose(g, None if axes is None else tuple(np.argsort(axes).tolist()))
 
-cdef object _join(int op, object seq, object axis):
-    cdef str name = _NAMES[op]
-    if isinstance(seq, Tensor) or not hasattr(seq, "__len__") or len(seq) == 0:
-        raise ValueError(f"{name}: needs a non-empty sequence of arrays or Tensors")
-    cdef list datas = [_operand(t, name) for t in seq]
+cdef object _j_transpose(object t, object ans, tuple a, object p, int k):
+    return _transpose(t, p[0])
+
+cdef object _f_broadcast_to(object p, tuple a, object params):
+    x = a[0]
     try:
-        out = (np.concatenate if op == T_CONCAT else np.stack)(datas, axis=axis)
+        return np.broadcast_to(x, params[0])
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {_shape(x)} to "
+                         f"{params[0]}") from None
+
+cdef object _v_broadcast_to(object g, object ans, tuple a, object p, int k):
+    return _unbroadcast(g, _shape_of(a[0]))
+
+cdef object _j_broadcast_to(object t, object ans, tuple a, object p, int k):
+    return _broadcast_to_shape(t, p[0])
+
+cdef Primitive RESHAPE = _row("reshape", "reshape", 1, 1, _f_reshape, None,
+                              _v_reshape, NULL, NULL, _j_reshape, NULL, NULL,
+                              _F(("reshape", "squeeze", "expand_dims"), (),
+                                 ("reshape", "squeeze", "expand_dims")))
+cdef Primitive TRANSPOSE = _row("transpose", "transpose", 1, 0, _f_transpose, None,
+                                _v_transpose, NULL, NULL, _j_transpose, NULL, NULL,
+                                _F(("transpose", "T", "swapaxes"), (),
+                                   ("transpose", "swapaxes")))
+cdef Primitive BROADCAST = _row("broadcast_to", "broadcast_to", 1, 1, _f_broadcast_to,
+                                None, _v_broadcast_to, NULL, NULL, _j_broadcast_to,
+                                NULL, NULL, _F((), (), ("broadcast_to",)))
+
+
+# ---- joining: params (axis,), the axis normalised; any number of operands ---------------
+
+cdef object _f_join(object p, tuple a, object params):
+    cdef str name = (<Primitive>p).name
+    try:
+        return (np.concatenate if p is CONCATENATE else np.stack)(list(a), axis=params[0])
     except ValueError as exc:
-        shapes = ", ".join(_shape(d) for d in datas)
-        raise ValueError(f"{name}: cannot join shapes {shapes} along axis {axis}: "
+        shapes = ", ".join([_shape(d) for d in a])
+        raise ValueError(f"{name}: cannot join shapes {shapes} along axis {params[0]}: "
                          f"{exc}") from None
-    if fg_grad_enabled and any(_tracks(t) for t in seq):
-        sizes = [np.shape(d)[axis] if op == T_CONCAT else 1 for d in datas]
-        ax = axis if axis >= 0 else out.ndim + axis
-        return _record(out, op, tuple([_tensor_or_none(t) for t in seq]),
-                       (ax, np.cumsum([0] + sizes)))
-    return _leaf(out)
 
-cdef object _vjp_concat(Tensor out, object g, int k):
-    axis, offsets = out._saved
-    index = [slice(None)] * g.ndim
-    index[axis] = slice(offsets[k], offsets[k + 1])
+cdef object _v_concatenate(object g, object ans, tuple a, object p, int k):
+    cdef int axis = p[0]
+    cdef Py_ssize_t start = 0, j
+    for j in range(k):
+        start += _shape_of(a[j])[axis]
+    index = [slice(None)] * len(_shape_of(g))
+    index[axis] = slice(start, start + _shape_of(a[k])[axis])
     return g[tuple(index)]
-_row(T_CONCAT, "concatenate", _vjp_concat)
 
-cdef object _vjp_stack(Tensor out, object g, int k):
-    axis, _ = out._saved
-    index = [slice(None)] * g.ndim
-    index[axis] = k
+cdef object _v_stack(object g, object ans, tuple a, object p, int k):
+    index = [slice(None)] * len(_shape_of(g))
+    index[p[0]] = k
     return g[tuple(index)]
-_row(T_STACK, "stack", _vjp_stack)
+
+cdef object _j_join(object t, object ans, tuple a, object p, int k):
+    # the result's tangent when only operand k moves: zeros in the other operands' places
+    dtype = _const(ans).dtype
+    parts = tuple([t if j == k else np.zeros(_shape_of(a[j]), dtype) for j in range(len(a))])
+    # concatenate keeps the operands' number of axes; stack adds one
+    stacked = len(_shape_of(ans)) != len(_shape_of(a[0]))
+    return _bind(STACK if stacked else CONCATENATE, parts, p)
+
+cdef Primitive CONCATENATE = _row("concatenate", "concatenate", -1, ALL, _f_join, None,
+                                  _v_concatenate, _v_concatenate, _v_concatenate,
+                                  _j_join, _j_join, _j_join,
+                                  _F((), (), ("concatenate",)))
+cdef Primitive STACK = _row("stack", "stack", -1, ALL, _f_join, None,
+                            _v_stack, _v_stack, _v_stack, _j_join, _j_join, _j_join,
+                            _F((), (), ("stack",)))
 
 
-# ---- indexing --------------------------------------------------------------------------
+# ---- indexing: params (index,) -----------------------------------------------------------
 
 cdef bint _targets_unique(object index):
     # True unless the index holds integer arrays or lists, which may repeat a position
@@ -660,66 +1034,74 @@ cdef bint _targets_unique(object index):
         return False
     return True
 
-cdef object _getitem(object a, object index):
-    if isinstance(index, Tensor):
-        index = (<Tensor>index)._data
-    cdef object x = (<Tensor>a)._data
-    out = x[index]
-    if fg_grad_enabled and (<Tensor>a)._requires_grad:
-        return _record(out, T_GETITEM, (a,), (x.shape, x.dtype, index, _targets_unique(index)))
-    return _leaf(out)
+cdef object _f_getitem(object p, tuple a, object params):
+    return a[0][params[0]]
 
-cdef object _vjp_getitem(Tensor out, object g, int k):
-    shape, dtype, index, unique = out._saved
-    z = np.zeros(shape, dtype=dtype)
-    if unique:
+cdef object _v_getitem(object g, object ans, tuple a, object p, int k):
+    return _bind(UNTAKE, (g,), (p[0], _shape_of(a[0])))
+
+cdef object _j_getitem(object t, object ans, tuple a, object p, int k):
+    return _bind(GETITEM, (t,), p)
+
+cdef object _f_untake(object p, tuple a, object params):
+    # getitem's transpose: g put back at the positions the index took, zeros elsewhere
+    g = _asarray(a[0])
+    index, shape = params
+    z = np.zeros(shape, dtype=g.dtype)
+    if _targets_unique(index):
         z[index] = g
     else:                           # repeated indices add up
         np.add.at(z, index, g)
     return z
-_row(T_GETITEM, "getitem", _vjp_getitem)
+
+cdef object _v_untake(object g, object ans, tuple a, object p, int k):
+    return _bind(GETITEM, (g,), (p[0],))
+
+cdef object _j_untake(object t, object ans, tuple a, object p, int k):
+    return _bind(UNTAKE, (t,), p)
+
+cdef Primitive GETITEM = _row("getitem", "getitem", 1, 1, _f_getitem, None,
+                              _v_getitem, NULL, NULL, _j_getitem, NULL, NULL,
+                              _F(("__getitem__",), (), ()))
+# internal: only the rules of getitem reach it
+cdef Primitive UNTAKE = _row("untake", "untake", 1, 0, _f_untake, None,
+                             _v_untake, NULL, NULL, _j_untake, NULL, NULL, _F())
 
 
-# ---- selection -------------------------------------------------------------------------
+# ---- selection ---------------------------------------------------------------------------
 
-cdef object _where(object condition, object a, object b):
-    if isinstance(condition, Tensor):
-        condition = (<Tensor>condition)._data
-    cond = _asarray(condition, dtype=bool)
-    x = _operand(a, "where")
-    y = _operand(b, "where")
+cdef object _f_where(object p, tuple a, object params):
+    x, y = a
+    cond = params[0]
     try:
-        out = np.where(cond, x, y)
+        return np.where(cond, x, y)
     except ValueError:
         raise ValueError(f"where: cannot broadcast shapes {_shape(cond)}, {_shape(x)} and "
                          f"{_shape(y)} together") from None
-    if fg_grad_enabled and (_tracks(a) or _tracks(b)):
-        return _record(out, T_WHERE, (_tensor_or_none(a), _tensor_or_none(b)), (cond,))
-    return _leaf(out)
 
-cdef object _vjp_where(Tensor out, object g, int k):
-    cond = out._saved[0]
-    return np.where(cond, g, 0.0) if k == 0 else np.where(cond, 0.0, g)
-_row(T_WHERE, "where", _vjp_where)
+cdef object _v_where(object g, object ans, tuple a, object p, int k):
+    cond = p[0]
+    return _where(cond, g, 0.0) if k == 0 else _where(cond, 0.0, g)
 
-cdef object _clip(object a, object lo, object hi):
-    x = _operand(a, "clip")
-    if lo is None and hi is None:
-        raise ValueError("clip: give at least one of the bounds")
-    out = np.clip(x, lo, hi)
-    if fg_grad_enabled and _tracks(a):
-        return _record(out, T_CLIP, (a,), (x, lo, hi))
-    return _leaf(out)
+cdef object _f_clip(object p, tuple a, object params):
+    return np.clip(a[0], params[0], params[1])
 
-cdef object _vjp_clip(Tensor out, object g, int k):
-    x, lo, hi = out._saved          # the gradient passes where lo <= x <= hi (PyTorch)
+cdef object _v_clip(object g, object ans, tuple a, object p, int k):
+    x = _const(a[0])                # the gradient passes where lo <= x <= hi (PyTorch)
+    lo, hi = p
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
         inside &= x >= lo
     if hi is not None:
         inside &= x <= hi
     return g * inside
-_row(T_CLIP, "clip", _vjp_clip)
+
+cdef Primitive WHERE = _row("where", "where", 2, 0, _f_where, None,
+                            _v_where, _v_where, NULL, _v_where, _v_where, NULL,
+                            _F((), (), ("where",)))
+cdef Primitive CLIP = _row("clip", "clip", 1, 1, _f_clip, None,
+                           _v_clip, NULL, NULL, _v_clip, NULL, NULL,
+                           _F(("clip",), (), ("clip",)))
 
 
 # ---- softmax, log-softmax and the losses -----------------------------------------------
@@ -728,59 +1110,68 @@ cdef object _log_softmax_array(object x, int axis):
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
-cdef object _softmax(int op, object a, object axis):
-    cdef object x = _operand(a, _NAMES[op])
+cdef object _f_softmax(object p, tuple a, object params):
+    x = a[0]
     if type(x) is not ndarray:
-        x = _asarray(x, dtype=np.float64)
-    cdef int ax = _normalize_axis(axis, x.ndim, _NAMES[op])
-    ls = _log_softmax_array(x, ax)
-    out = ls if op == T_LOG_SOFTMAX else np.exp(ls)
-    if fg_grad_enabled and _tracks(a):
-        return _record(out, op, (a,), (ax,))
-    return _leaf(out)
+        x = _float_array(x, (<Primitive>p).name)
+    ls = _log_softmax_array(x, params[0])
+    return ls if p is LOG_SOFTMAX else np.exp(ls)
 
-cdef object _vjp_softmax(Tensor out, object g, int k):
-    s = out._data
-    return s * (g - (g * s).sum(axis=out._saved[0], keepdims=True))
-_row(T_SOFTMAX, "softmax", _vjp_softmax)
+cdef object _v_softmax(object g, object ans, tuple a, object p, int k):
+    return ans * (g - _sum(g * ans, p[0], True))
 
-cdef object _vjp_log_softmax(Tensor out, object g, int k):
-    return g - np.exp(out._data) * g.sum(axis=out._saved[0], keepdims=True)
-_row(T_LOG_SOFTMAX, "log_softmax", _vjp_log_softmax)
+cdef object _v_log_softmax(object g, object ans, tuple a, object p, int k):
+    return g - np.exp(ans) * _sum(g, p[0], True)
 
-cdef object _mse(object pred, object target):
-    x = _operand(pred, "mse_loss")
-    y = _operand(target, "mse_loss")
-    if _shape_of(x) != _shape_of(y):
-        raise ValueError(f"mse_loss: prediction of shape {_shape(x)} and target of shape "
-                         f"{_shape(y)} differ")
-    diff = x - y
+cdef object _j_log_softmax(object t, object ans, tuple a, object p, int k):
+    return t - _sum(np.exp(ans) * t, p[0], True)
+
+cdef Primitive SOFTMAX = _row("softmax", "softmax", 1, 0, _f_softmax, None,
+                              _v_softmax, NULL, NULL, _v_softmax, NULL, NULL,
+                              _F(("softmax",), (), ("softmax",)))
+cdef Primitive LOG_SOFTMAX = _row("log_softmax", "log_softmax", 1, 0, _f_softmax, None,
+                                  _v_log_softmax, NULL, NULL, _j_log_softmax, NULL, NULL,
+                                  _F(("log_softmax",), (), ("log_softmax",)))
+
+# mse_loss(prediction, target) records the difference (one subtraction) and this row,
+# the mean of its squares: the VJP reads the difference it saved instead of computing it
+# again, and the target's gradient is the subtraction's.
+
+cdef object _f_mse(object p, tuple a, object params):
+    diff = a[0]
     if type(diff) is ndarray and diff.size:
         sq = diff * diff            # the mean as a sum over a count of the same dtype
-        out = _add_reduce(sq, None) / sq.dtype.type(sq.size)
-    else:
-        out = np.mean(diff * diff)
-    if fg_grad_enabled and (_tracks(pred) or _tracks(target)):
-        return _record(out, T_MSE, (_tensor_or_none(pred), _tensor_or_none(target)),
-                       (diff,))
-    return _leaf(out)
+        return _add_reduce(sq, None) / sq.dtype.type(sq.size)
+    return np.mean(diff * diff)
 
-cdef object _vjp_mse(Tensor out, object g, int k):
-    diff = out._saved[0]
-    d = g * (2.0 / diff.size) * diff
-    return d if k == 0 else -d
-_row(T_MSE, "mse_loss", _vjp_mse)
+cdef object _v_mse(object g, object ans, tuple a, object p, int k):
+    diff = a[0]
+    return g * (2.0 / _count(_shape_of(diff), None)) * diff
 
-cdef object _xent(object logits, object target):
-    z = _operand(logits, "cross_entropy")
+cdef object _j_mse(object t, object ans, tuple a, object p, int k):
+    diff = a[0]
+    return _sum(t * diff, None, False) * (2.0 / _count(_shape_of(diff), None))
+
+cdef Primitive MSE_LOSS = _row("mse_loss", "mse_loss", 1, 1, _f_mse, None,
+                               _v_mse, NULL, NULL, _j_mse, NULL, NULL,
+                               _F((), (), ("mse_loss",)))
+
+cdef object _xent_probs(object z, object target):
+    # the target as class probabilities: one-hot rows for integer class indices
+    t = _const(target)
+    if type(t) is ndarray and t.dtype.kind in "iu":
+        n = _shape_of(z)[0]
+        probs = np.zeros(_shape_of(z), dtype=_const(z).dtype)
+        probs[np.arange(n), t] = 1.0
+        return probs
+    return target
+
+cdef object _f_xent(object p, tuple a, object params):
+    z, target = a
     if type(z) is not ndarray or z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got "
                          f"{_shape(z)}")
-    target_tensor = target if _tracks(target) else None
-    if isinstance(target, Tensor):
-        target = (<Tensor>target)._data
     t = _asarray(target)
-    ls = _log_softmax_array(z, 1)
     n = z.shape[0]
     if t.dtype.kind in "iu":            # class indices
         if t.shape != (n,):
@@ -789,32 +1180,45 @@ cdef object _xent(object logits, object target):
         if n and (t.min() < 0 or t.max() >= z.shape[1]):
             raise ValueError(f"cross_entropy: class indices must lie in [0, {z.shape[1]}), "
                              f"got values from {t.min()} to {t.max()}")
-        probs = np.zeros_like(z)
-        probs[np.arange(n), t] = 1.0
     elif t.dtype.kind == "f":           # class probabilities (one-hot or soft)
         if t.shape != z.shape:
             raise ValueError(f"cross_entropy: target probabilities must have the logits' "
                              f"shape {z.shape}, got {t.shape}")
-        probs = t
     else:
         raise TypeError(f"cross_entropy: target must be integer class indices or float "
                         f"probabilities, got dtype {t.dtype}")
-    out = -(probs * ls).sum() / n
-    if fg_grad_enabled and (_tracks(logits) or target_tensor is not None):
-        return _record(out, T_XENT, (_tensor_or_none(logits), target_tensor), (ls, probs))
-    return _leaf(out)
+    return -(_xent_probs(z, t) * _log_softmax_array(z, 1)).sum() / n
 
-cdef object _vjp_xent(Tensor out, object g, int k):
-    ls, probs = out._saved
-    n = ls.shape[0]
+cdef object _log_softmax_rows(object z):
+    if type(z) is Tensor:
+        return _bind(LOG_SOFTMAX, (z,), (1,))
+    return _log_softmax_array(z, 1)
+
+cdef object _xent_dlogits(object z, object target):
+    # d cross_entropy / d logits: (softmax(z) * sum(probs) - probs) / n
+    probs = _xent_probs(z, target)
+    s = np.exp(_log_softmax_rows(z))
+    return (s * _sum(probs, 1, True) - probs) / _shape_of(z)[0]
+
+cdef object _v_xent(object g, object ans, tuple a, object p, int k):
+    z, target = a
     if k == 1:                          # soft targets: d/dt of -sum(t * ls) / n
-        return g * (-ls / n)
-    return g * ((np.exp(ls) * probs.sum(axis=1, keepdims=True) - probs) / n)
-_row(T_XENT, "cross_entropy", _vjp_xent)
+        return g * (-_log_softmax_rows(z) / _shape_of(z)[0])
+    return g * _xent_dlogits(z, target)
+
+cdef object _j_xent(object t, object ans, tuple a, object p, int k):
+    z, target = a
+    if k == 1:
+        return -_sum(t * _log_softmax_rows(z), None, False) / _shape_of(z)[0]
+    return _sum(t * _xent_dlogits(z, target), None, False)
+
+cdef Primitive CROSS_ENTROPY = _row("cross_entropy", "cross_entropy", 2, 3, _f_xent, None,
+                                    _v_xent, _v_xent, NULL, _j_xent, _j_xent, NULL,
+                                    _F((), (), ("cross_entropy",)))
 
 
-#: The name of each op code, as ``Tensor.op`` shows it.
-OP_NAMES = tuple(_NAMES)
+#: The name of each recorded op, as ``Tensor.op`` shows it (``""``: a leaf).
+OP_NAMES = ("",) + tuple([(<Primitive>p).op for p in PRIMITIVES])
 
 
 # --------------------------------------------------------------------------------------
@@ -838,7 +1242,7 @@ cdef list _gather(Tensor root, unsigned long ep):
             q = node._parents[i]
             if q is not None:
                 p = <Tensor>q
-                if p._epoch != ep and p._op != T_LEAF:
+                if p._epoch != ep and p._prim is not None:
                     p._epoch = ep
                     stack.append(p)
                     next_parent.append(0)
@@ -853,11 +1257,14 @@ cdef list _gather(Tensor root, unsigned long ep):
 cdef void _accumulate(Tensor p, object g, bint shared) except *:
     # shared: g is (or views) an array someone else holds: the consumer's adjoint,
     # passed through by add, reshape, ...
-    dtype = p._data.dtype
+    if type(g) is Tensor:           # a recorded cotangent (create_graph, nested levels)
+        p._grad = g if p._grad is None else p._grad + g
+        return
+    dtype = _const(p._data).dtype
     if g.dtype is not dtype and g.dtype != dtype:
         g = g.astype(dtype)
         shared = False
-    if p._op == T_LEAF and p._grad is None:
+    if p._prim is None and p._grad is None:
         # a leaf's .grad is the user's: never an array shared with anything else
         if type(g) is not ndarray:
             g = _asarray(g).copy()
@@ -868,18 +1275,21 @@ cdef void _accumulate(Tensor p, object g, bint shared) except *:
         p._grad = g if type(g) is ndarray else _asarray(g)
     else:
         g = p._grad + g                 # never in place: g may be shared
-        p._grad = g if type(g) is ndarray else _asarray(g)
+        p._grad = g if type(g) is ndarray or type(g) is Tensor else _asarray(g)
 
 
-cdef int _sweep(Tensor root, object seed, bint retain) except -1:
+cdef int _sweep(Tensor root, object seed, bint retain, bint graph) except -1:
+    """Reverse sweep of root's level from ``seed``. graph: the rules get the recorded
+    Tensors (operands and result) instead of their values, so the sweep is recorded."""
     global _next_epoch
     _next_epoch += 1
-    if root._op == T_LEAF:
+    if root._prim is None:
         _accumulate(root, seed, True)
         return 0
     cdef list order = _gather(root, _next_epoch)
     cdef Tensor node, p
-    cdef object q, g, gp
+    cdef object q, g, gp, ans, d
+    cdef tuple parents, args, saved
     cdef Py_ssize_t k
     for node in order:
         node._grad = None
@@ -888,16 +1298,92 @@ cdef int _sweep(Tensor root, object seed, bint retain) except -1:
         g = node._grad
         if g is None:
             continue
-        for k in range(len(node._parents)):
-            q = node._parents[k]
+        parents = node._parents
+        if graph:
+            saved = node._saved
+            args = tuple([parents[k] if parents[k] is not None else
+                          (None if saved is None else saved[k])
+                          for k in range(len(parents))])
+            ans = node
+        else:
+            args = node._saved
+            ans = node._data
+        for k in range(len(parents)):
+            q = parents[k]
             if q is None:
                 continue
             p = <Tensor>q
-            gp = _unbroadcast(VJPS[node._op](node, g, <int>k), p._data.shape)
+            d = p._data
+            gp = _unbroadcast(_vjp(node._prim, k, g, ans, args, node._params),
+                              (<object>d).shape if type(d) is ndarray else _shape_of(d))
             _accumulate(p, gp, gp is g)
         if not retain:
             node._grad = None           # as PyTorch: interior gradients are not kept
     return 0
+
+
+# --------------------------------------------------------------------------------------
+# Traces: the engine side of fastgrad.core (make_vjp, make_jvp)
+# --------------------------------------------------------------------------------------
+
+def new_level():
+    """A fresh level, higher than every level opened so far (one per differentiation)."""
+    global _next_level
+    _next_level += 1
+    return _next_level
+
+
+def box(value, int level, tangent=None):
+    """A Tensor of ``level`` holding ``value`` (an ndarray, or a Tensor of a lower level):
+    a reverse-mode leaf, or with ``tangent`` a forward-mode box carrying it."""
+    global _next_serial
+    cdef Tensor t = Tensor.__new__(Tensor)
+    t._data = value
+    t._requires_grad = True
+    t._level = level
+    if tangent is not None:
+        t._forward = True
+        t._tangent = tangent
+    t._serial = _next_serial
+    _next_serial += 1
+    return t
+
+
+def level_of(x):
+    """The level of a Tensor being differentiated; -1 for anything else."""
+    if type(x) is Tensor and (<Tensor>x)._requires_grad:
+        return (<Tensor>x)._level
+    return -1
+
+
+def unbox(x, int level):
+    """(value, True) for a Tensor of ``level``, else (x, False)."""
+    if _on(x, level):
+        return (<Tensor>x)._data, True
+    return x, False
+
+
+def tangent_of(Tensor x):
+    """The tangent a forward-mode box carries."""
+    return x._tangent
+
+
+def value_of(x):
+    """The plain value under every level of boxes."""
+    return _const(x)
+
+
+def reverse(Tensor root, seed, list leaves):
+    """Sweep root's level back from ``seed`` and return each leaf's cotangent (None where
+    the sweep did not reach it). The leaves' gradients are reset before and after."""
+    cdef Tensor t
+    for t in leaves:
+        t._grad = None
+    _sweep(root, seed, False, False)
+    out = [t._grad for t in leaves]
+    for t in leaves:
+        t._grad = None
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -912,11 +1398,40 @@ cdef object _axes_arg(tuple axes):
     return axes
 
 
+cdef object _normalize_axis(object axis, int ndim, str where):
+    if axis is None:
+        return None
+    try:
+        if isinstance(axis, (tuple, list)):
+            return tuple(sorted([_axis_index(a, ndim) for a in axis]))
+        return _axis_index(axis, ndim)
+    except (TypeError, IndexError, AttributeError):
+        raise ValueError(f"{where}: invalid axis {axis!r} for an array of {ndim} "
+                         f"dimension(s)") from None
+
+
+cdef int _axis_index(object a, int ndim) except? -1:
+    cdef int i = a.__index__()
+    if i < -ndim or i >= ndim:
+        raise IndexError(i)
+    return i + ndim if i < 0 else i
+
+
+cdef object _reduce(Primitive p, object a, object axis, bint keepdims):
+    return _apply(p, (a,), (_normalize_axis(axis, len(_shape_of(a)), p.name),
+                            bool(keepdims)))
+
+
+cdef object _compare(object ufunc, object a, object b):
+    # comparisons: plain boolean arrays of the values, not differentiable, off the tape
+    return ufunc(_const(a), _const(b))
+
+
 @cython.final
 @cython.no_gc          # a Tensor references its operands, never its consumers: no cycles
 @cython.freelist(64)
 cdef class Tensor:
-    """An n-dimensional array recorded for reverse-mode differentiation.
+    """An n-dimensional array recorded for differentiation.
 
     Parameters
     ----------
@@ -935,7 +1450,11 @@ cdef class Tensor:
     with numpy broadcasting; numpy functions and ufuncs called on Tensors
     (``np.tanh(t)``, ``np.mean(t)``, ``ndarray @ t``) return Tensors on the tape.
     ``backward()`` (on a one-element Tensor) or ``backward(gradient)`` fills ``.grad`` of
-    every leaf that requires gradients, accumulating across calls like PyTorch.
+    every leaf that requires gradients, accumulating across calls like PyTorch;
+    ``backward(create_graph=True)`` records the sweep, so ``.grad`` can be differentiated
+    again. Comparisons (``== != < <= > >=``) give boolean ndarrays, off the tape; a
+    Tensor hashes by identity. ``fastgrad.core.make_vjp``/``make_jvp`` hand functions
+    Tensors of their own levels (the module docstring of ``fastgrad._tensor``).
     """
 
     __array_priority__ = 1000
@@ -943,6 +1462,10 @@ cdef class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         global _next_serial
         if isinstance(data, Tensor):
+            if (<Tensor>data)._requires_grad and (<Tensor>data)._level > 0:
+                raise TypeError("Tensor(): this Tensor is being differentiated by "
+                                "make_vjp/make_jvp (grad & co.); a new leaf would cut it "
+                                "from that differentiation: use it as it is")
             data = (<Tensor>data)._data
         arr = _float_array(data, "Tensor()")
         if dtype is not None:
@@ -952,7 +1475,6 @@ cdef class Tensor:
             arr = arr.astype(dt, copy=False)
         self._data = arr
         self._requires_grad = bool(requires_grad)
-        self._op = T_LEAF
         self._serial = _next_serial
         _next_serial += 1
 
@@ -961,14 +1483,17 @@ cdef class Tensor:
     @property
     def data(self):
         """The values (an ndarray). Settable on leaves, with the same shape."""
-        return self._data
+        return _const(self._data)
 
     @data.setter
     def data(self, value):
-        if self._op != T_LEAF:
+        if self._prim is not None:
             raise AttributeError(
                 f"cannot set .data of a Tensor computed by '{self.op}': its data follows "
                 "from its operands. Set .data on the leaves and compute it again.")
+        if self._level > 0:
+            raise AttributeError("cannot set .data of a Tensor being differentiated by "
+                                 "make_vjp/make_jvp")
         arr = _float_array(value.data if isinstance(value, Tensor) else value, "Tensor.data")
         if arr.shape != self._data.shape:
             raise ValueError(f"Tensor.data: new data of shape {arr.shape} does not match "
@@ -977,7 +1502,8 @@ cdef class Tensor:
 
     @property
     def grad(self):
-        """d(root)/d(self) after ``backward()``: None before; accumulates on leaves."""
+        """d(root)/d(self) after ``backward()``: None before; accumulates on leaves. A
+        Tensor on the tape after ``backward(create_graph=True)``."""
         return self._grad
 
     @grad.setter
@@ -985,10 +1511,13 @@ cdef class Tensor:
         if value is None:
             self._grad = None
             return
-        arr = _float_array(value, "Tensor.grad")
-        if arr.shape != self._data.shape:
-            raise ValueError(f"Tensor.grad: a gradient of shape {arr.shape} does not match "
-                             f"the Tensor's shape {self._data.shape}")
+        if isinstance(value, Tensor) and (<Tensor>value)._requires_grad:
+            arr = value
+        else:
+            arr = _float_array(_const(value), "Tensor.grad")
+        if _shape_of(arr) != _shape_of(self):
+            raise ValueError(f"Tensor.grad: a gradient of shape {_shape_of(arr)} does not "
+                             f"match the Tensor's shape {_shape_of(self)}")
         self._grad = arr
 
     @property
@@ -998,7 +1527,7 @@ cdef class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if self._op != T_LEAF:
+        if self._prim is not None or self._level > 0:
             raise AttributeError("requires_grad can only be changed on leaf Tensors; use "
                                  "detach() to cut a computed Tensor from its graph")
         self._requires_grad = bool(value)
@@ -1006,12 +1535,13 @@ cdef class Tensor:
     @property
     def is_leaf(self):
         """True unless the Tensor was computed by a recorded operation."""
-        return self._op == T_LEAF
+        return self._prim is None
 
     @property
     def op(self):
-        """The recorded operation (``"matmul"``, ``"tanh"``, ...); ``""`` for leaves."""
-        return _NAMES[self._op]
+        """The recorded operation: the operator for ``+ - * / ** @``, ``"neg"`` for unary
+        minus, else the function's name (``"tanh"``, ``"sum"``, ...); ``""`` for leaves."""
+        return "" if self._prim is None else self._prim.op
 
     @property
     def parents(self):
@@ -1027,55 +1557,58 @@ cdef class Tensor:
 
     @property
     def shape(self):
-        return self._data.shape
+        return _const(self._data).shape
 
     @property
     def dtype(self):
-        return self._data.dtype
+        return _const(self._data).dtype
 
     @property
     def ndim(self):
-        return self._data.ndim
+        return _const(self._data).ndim
 
     @property
     def size(self):
-        return self._data.size
+        return _const(self._data).size
 
     @property
     def T(self):
         """The transpose (axes reversed)."""
-        return _transpose(self, None)
+        return _apply(TRANSPOSE, (self,), (None,))
 
     def __len__(self):
-        return len(self._data)
+        return len(_const(self._data))
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        body = np.array2string(_const(self._data), separator=", ", prefix="Tensor(")
         extra = ""
-        if self._data.dtype != np.float64:
-            extra += f", dtype={self._data.dtype}"
-        if self._op != T_LEAF:
+        if self.dtype != np.float64:
+            extra += f", dtype={self.dtype}"
+        if self._prim is not None:
             extra += f", op={self.op!r}"
         elif self._requires_grad:
             extra += ", requires_grad=True"
+        if self._level > 0:
+            extra += f", level={self._level}"
         return f"Tensor({body}{extra})"
 
     # ---- conversions ------------------------------------------------------------------
 
     def detach(self):
         """A leaf sharing this Tensor's data, cut from the graph."""
-        return _leaf(self._data)
+        return _leaf(_const(self._data))
 
     def numpy(self):
         """The data as an ndarray (shared, not copied)."""
-        return self._data
+        return _const(self._data)
 
     def item(self):
         """The value of a one-element Tensor as a Python float."""
-        if self._data.size != 1:
+        data = _const(self._data)
+        if data.size != 1:
             raise ValueError(f"item(): only one-element Tensors have an item, this one "
-                             f"has shape {self._data.shape}")
-        return self._data.item()
+                             f"has shape {data.shape}")
+        return data.item()
 
     def __float__(self):
         return float(self.item())
@@ -1087,13 +1620,13 @@ cdef class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __reduce__(self):
-        if self._op != T_LEAF:
+        if self._prim is not None or self._level > 0:
             raise TypeError("only leaf Tensors can be copied or pickled; use detach()")
         return (_rebuild, (self._data, self._requires_grad, self._grad))
 
     # ---- backward ---------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_grads=False):
+    def backward(self, gradient=None, retain_grads=False, create_graph=False):
         """Reverse sweep: fill ``.grad`` of every leaf this Tensor depends on.
 
         Parameters
@@ -1104,95 +1637,112 @@ cdef class Tensor:
             Keep the gradient of every recorded (non-leaf) Tensor too, for inspection and
             drawing. By default, as in PyTorch, only leaves keep theirs: each interior
             gradient is dropped as soon as the sweep has passed it on, which saves memory.
+        create_graph : bool, default False
+            Record the sweep on the tape (as PyTorch's): every ``.grad`` it fills is a
+            Tensor that can itself be differentiated (``backward()`` again, or ``grad``).
         """
         if not self._requires_grad:
             raise RuntimeError("backward(): this Tensor does not require grad and was not "
                                "computed from any Tensor that does (requires_grad=True)")
+        if self._level > 0:
+            raise RuntimeError("backward(): this Tensor is being differentiated by "
+                               "make_vjp/make_jvp (grad & co.); return it from the "
+                               "function instead")
+        cdef object data = self._data
         if gradient is None:
-            if self._data.size != 1:
-                raise ValueError(f"backward(): the Tensor has shape {self._data.shape}; "
+            if data.size != 1:
+                raise ValueError(f"backward(): the Tensor has shape {data.shape}; "
                                  "give backward(gradient) with that shape, or reduce it "
                                  "to one element (e.g. .sum()) first")
-            seed = (_asarray(1.0, self._data.dtype) if self._data.ndim == 0
-                    else np.ones(self._data.shape, self._data.dtype))
+            seed = (_asarray(1.0, data.dtype) if data.ndim == 0
+                    else np.ones(data.shape, data.dtype))
+        elif create_graph and isinstance(gradient, Tensor) and (<Tensor>gradient)._requires_grad:
+            seed = gradient
+            if _shape_of(seed) != data.shape:
+                raise ValueError(f"backward(gradient): gradient of shape {_shape_of(seed)} "
+                                 f"does not match the Tensor's shape {data.shape}")
         else:
-            seed = _float_array(gradient.data if isinstance(gradient, Tensor) else gradient,
-                                "backward(gradient)")
-            if seed.shape != self._data.shape:
+            seed = _float_array(_const(gradient), "backward(gradient)")
+            if seed.shape != data.shape:
                 raise ValueError(f"backward(gradient): gradient of shape {seed.shape} does "
-                                 f"not match the Tensor's shape {self._data.shape}")
-            seed = seed.astype(self._data.dtype, copy=False)
-        _sweep(self, seed, retain_grads)
+                                 f"not match the Tensor's shape {data.shape}")
+            seed = seed.astype(data.dtype, copy=False)
+        if create_graph and not fg_grad_enabled:
+            raise RuntimeError("backward(create_graph=True) inside no_grad() cannot record "
+                               "the sweep")
+        _sweep(self, seed, retain_grads, create_graph)
 
     # ---- arithmetic -------------------------------------------------------------------
 
     def __add__(self, other):
-        return _binary(T_ADD, self, other)
+        return _apply(ADD, (self, other), None)
 
     def __radd__(self, other):
-        return _binary(T_ADD, other, self)
+        return _apply(ADD, (other, self), None)
 
     def __sub__(self, other):
-        return _binary(T_SUB, self, other)
+        return _apply(SUBTRACT, (self, other), None)
 
     def __rsub__(self, other):
-        return _binary(T_SUB, other, self)
+        return _apply(SUBTRACT, (other, self), None)
 
     def __mul__(self, other):
-        return _binary(T_MUL, self, other)
+        return _apply(MULTIPLY, (self, other), None)
 
     def __rmul__(self, other):
-        return _binary(T_MUL, other, self)
+        return _apply(MULTIPLY, (other, self), None)
 
     def __truediv__(self, other):
-        return _binary(T_DIV, self, other)
+        return _apply(DIVIDE, (self, other), None)
 
     def __rtruediv__(self, other):
-        return _binary(T_DIV, other, self)
+        return _apply(DIVIDE, (other, self), None)
 
     def __pow__(self, other, modulo=None):
-        return _binary(T_POW, self, other)
+        return _apply(POWER, (self, other), None)
 
     def __rpow__(self, other, modulo=None):
-        return _binary(T_POW, other, self)
+        return _apply(POWER, (other, self), None)
 
     def __matmul__(self, other):
-        return _matmul(self, other)
+        return _apply(MATMUL, (self, other), None)
 
     def __rmatmul__(self, other):
-        return _matmul(other, self)
+        return _apply(MATMUL, (other, self), None)
 
     def __neg__(self):
-        return _unary(T_NEG, self)
+        return _apply(NEGATIVE, (self,), None)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _unary(T_ABS, self)
+        return _apply(ABSOLUTE, (self,), None)
 
     def __getitem__(self, index):
-        return _getitem(self, index)
+        if isinstance(index, Tensor):
+            index = _const(index)
+        return _apply(GETITEM, (self,), (index,))
 
-    # ---- comparisons: plain boolean arrays (not differentiable) ------------------------
+    # ---- comparisons: boolean arrays (not differentiable, off the tape) ----------------
 
     def __lt__(self, other):
-        return self._data < _operand(other, "<")
+        return _compare(np.less, self, other)
 
     def __le__(self, other):
-        return self._data <= _operand(other, "<=")
+        return _compare(np.less_equal, self, other)
 
     def __gt__(self, other):
-        return self._data > _operand(other, ">")
+        return _compare(np.greater, self, other)
 
     def __ge__(self, other):
-        return self._data >= _operand(other, ">=")
+        return _compare(np.greater_equal, self, other)
 
     def __eq__(self, other):
-        return self is other
+        return _compare(np.equal, self, other)
 
     def __ne__(self, other):
-        return self is not other
+        return _compare(np.not_equal, self, other)
 
     def __hash__(self):
         return object.__hash__(self)
@@ -1201,69 +1751,69 @@ cdef class Tensor:
 
     def tanh(self):
         """Hyperbolic tangent; derivative ``1 - tanh(x)**2``."""
-        return _unary(T_TANH, self)
+        return _apply(TANH, (self,), None)
 
     def relu(self):
         """``max(x, 0)``; derivative 1 for x > 0, else 0."""
-        return _unary(T_RELU, self)
+        return _apply(RELU, (self,), None)
 
     def sigmoid(self):
         """Logistic function, computed without overflow."""
-        return _unary(T_SIGMOID, self)
+        return _apply(SIGMOID, (self,), None)
 
     def exp(self):
         """Exponential."""
-        return _unary(T_EXP, self)
+        return _apply(EXP, (self,), None)
 
     def log(self):
         """Natural logarithm."""
-        return _unary(T_LOG, self)
+        return _apply(LOG, (self,), None)
 
     def sqrt(self):
         """Square root."""
-        return _unary(T_SQRT, self)
+        return _apply(SQRT, (self,), None)
 
     def abs(self):
         """Absolute value; derivative ``sign(x)``, 0 at 0."""
-        return _unary(T_ABS, self)
+        return _apply(ABSOLUTE, (self,), None)
 
     def sin(self):
         """Sine."""
-        return _unary(T_SIN, self)
+        return _apply(SIN, (self,), None)
 
     def cos(self):
         """Cosine."""
-        return _unary(T_COS, self)
+        return _apply(COS, (self,), None)
 
     def softmax(self, axis=-1):
         """``exp(x) / sum(exp(x))`` along ``axis``, computed with the max subtracted."""
-        return _softmax(T_SOFTMAX, self, axis)
+        return softmax(self, axis)
 
     def log_softmax(self, axis=-1):
         """``x - logsumexp(x)`` along ``axis``, computed with the max subtracted."""
-        return _softmax(T_LOG_SOFTMAX, self, axis)
+        return log_softmax(self, axis)
 
     def clip(self, min=None, max=None):
         """Values limited to [min, max]; the gradient passes where min <= x <= max."""
-        return _clip(self, min, max)
+        return clip(self, min, max)
 
     # ---- reductions -------------------------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (all axes by default)."""
-        return _reduce(T_SUM, self, axis, keepdims)
+        return _reduce(SUM, self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis`` (all axes by default)."""
-        return _reduce(T_MEAN, self, axis, keepdims)
+        return _reduce(MEAN, self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; tied maxima share the gradient equally."""
-        return _reduce(T_MAX, self, axis, keepdims, True)
+        return _reduce(MAX, self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
         """Minimum over ``axis``; tied minima share the gradient equally."""
-        return _reduce(T_MAX, self, axis, keepdims, False)
+        return _reduce(MIN, self, axis, keepdims)
 
     # ---- shape ------------------------------------------------------------------------
 
@@ -1271,35 +1821,36 @@ cdef class Tensor:
         """The same data in a new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _reshape(self, shape)
+        return reshape(self, shape)
 
     def transpose(self, *axes):
         """Axes permuted (reversed by default)."""
-        return _transpose(self, _axes_arg(axes))
+        return transpose(self, _axes_arg(axes))
+
+    def swapaxes(self, axis1, axis2):
+        """Axes ``axis1`` and ``axis2`` exchanged."""
+        return swapaxes(self, axis1, axis2)
 
     def squeeze(self, axis=None):
         """Axes of length one removed (all of them by default)."""
-        x = self._data
-        try:
-            shape = np.squeeze(x, axis).shape
-        except ValueError:
-            raise ValueError(f"squeeze: axis {axis} of shape {x.shape} does not have "
-                             "length 1") from None
-        return _reshape(self, shape)
+        return squeeze(self, axis)
 
     def expand_dims(self, axis):
         """An axis of length one inserted at ``axis``."""
-        return _reshape(self, np.expand_dims(self._data, axis).shape)
+        return expand_dims(self, axis)
 
     # ---- numpy protocols ----------------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        fn = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
-        if fn is None:
-            what = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-            raise TypeError(f"numpy.{what} is not supported on fastgrad Tensors"
-                            + (f" with keyword arguments {sorted(kwargs)}" if kwargs else ""))
-        return fn(*inputs)
+        if method == "__call__":
+            if ufunc in _OFF_TAPE_UFUNCS:
+                return ufunc(*[_const(x) for x in inputs], **kwargs)
+            fn = _UFUNCS.get(ufunc) if not kwargs else None
+            if fn is not None:
+                return fn(*inputs)
+        what = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        raise TypeError(f"numpy.{what} is not supported on fastgrad Tensors"
+                        + (f" with keyword arguments {sorted(kwargs)}" if kwargs else ""))
 
     def __array_function__(self, func, types, args, kwargs):
         fn = _FUNCTIONS.get(func)
@@ -1315,176 +1866,268 @@ def _rebuild(data, requires_grad, grad):
 
 
 # --------------------------------------------------------------------------------------
-# Functions (the module-level API and the numpy dispatch tables)
+# Functions: the module-level API, and the targets of the numpy dispatch tables
 # --------------------------------------------------------------------------------------
 
 def add(a, b):
     """Elementwise ``a + b`` with broadcasting."""
-    return _binary(T_ADD, a, b)
+    return _apply(ADD, (a, b), None)
 
 def subtract(a, b):
     """Elementwise ``a - b`` with broadcasting."""
-    return _binary(T_SUB, a, b)
+    return _apply(SUBTRACT, (a, b), None)
 
 def multiply(a, b):
     """Elementwise ``a * b`` with broadcasting."""
-    return _binary(T_MUL, a, b)
+    return _apply(MULTIPLY, (a, b), None)
 
 def divide(a, b):
     """Elementwise ``a / b`` with broadcasting."""
-    return _binary(T_DIV, a, b)
+    return _apply(DIVIDE, (a, b), None)
+
+true_divide = divide
 
 def power(a, b):
     """Elementwise ``a ** b`` with broadcasting."""
-    return _binary(T_POW, a, b)
+    return _apply(POWER, (a, b), None)
 
 def maximum(a, b):
     """Elementwise larger of ``a`` and ``b`` (``np.maximum(z, 0)`` is relu); on a tie each
     side gets half the gradient, as in PyTorch and autograd."""
-    return _binary(T_MAXIMUM, a, b)
+    return _apply(MAXIMUM, (a, b), None)
 
 def minimum(a, b):
     """Elementwise smaller of ``a`` and ``b``; on a tie each side gets half the gradient."""
-    return _binary(T_MINIMUM, a, b)
+    return _apply(MINIMUM, (a, b), None)
+
+def negative(a):
+    """Elementwise ``-a``."""
+    return _apply(NEGATIVE, (a,), None)
+
+def square(a):
+    """Elementwise ``a ** 2``."""
+    return _apply(POWER, (a, 2), None)
+
+def tanh(a):
+    """Hyperbolic tangent."""
+    return _apply(TANH, (a,), None)
+
+def relu(a):
+    """``max(a, 0)``; derivative 0 at 0."""
+    return _apply(RELU, (a,), None)
+
+def sigmoid(a):
+    """Logistic function, computed without overflow."""
+    return _apply(SIGMOID, (a,), None)
+
+def exp(a):
+    """Exponential."""
+    return _apply(EXP, (a,), None)
+
+def log(a):
+    """Natural logarithm."""
+    return _apply(LOG, (a,), None)
+
+def sqrt(a):
+    """Square root."""
+    return _apply(SQRT, (a,), None)
+
+def absolute(a):
+    """Absolute value; derivative ``sign(a)``, 0 at 0."""
+    return _apply(ABSOLUTE, (a,), None)
+
+abs = absolute
+
+def sin(a):
+    """Sine."""
+    return _apply(SIN, (a,), None)
+
+def cos(a):
+    """Cosine."""
+    return _apply(COS, (a,), None)
 
 def matmul(a, b):
     """Matrix product (1-D, 2-D and batched, as ``numpy.matmul``)."""
-    return _matmul(a, b)
+    return _apply(MATMUL, (a, b), None)
 
 def linear(x, weight, bias=None):
     """``x @ weight + bias`` as one op (weight of shape (n_in, n_out), bias (n_out,))."""
-    return _linear(x, weight, bias)
+    return _apply(LINEAR, (x, weight) if bias is None else (x, weight, bias), None)
 
 def dot(a, b):
     """``numpy.dot`` for 1-D and 2-D operands (the matrix product)."""
-    if np.ndim(_operand(a, "dot")) > 2 or np.ndim(_operand(b, "dot")) > 2:
+    cdef int na = len(_shape_of(a)), nb = len(_shape_of(b))
+    if na > 2 or nb > 2:
         raise ValueError("dot: operands of more than 2 dimensions are not supported; "
                          "use matmul")
-    if np.ndim(_operand(a, "dot")) == 0 or np.ndim(_operand(b, "dot")) == 0:
-        return _binary(T_MUL, a, b)
-    return _matmul(a, b)
+    if na == 0 or nb == 0:
+        return _apply(MULTIPLY, (a, b), None)
+    return _apply(MATMUL, (a, b), None)
 
-def negative(a):
-    return _unary(T_NEG, a)
-
-def square(a):
-    return _binary(T_POW, a, 2)
+cdef dict _BY_OP = {(<Primitive>p).op: p for p in PRIMITIVES}
 
 def unary(str name, x):
-    """Apply the elementwise function ``name`` to a Tensor (recorded on the tape)."""
-    return _unary(_UNARY_CODES[name], x)
+    """Apply the elementwise function ``name`` (as ``Tensor.op`` shows it, or
+    ``"negative"``) to a Tensor, recorded on the tape."""
+    return _apply(_BY_OP.get(name) or REGISTRY[name], (x,), None)
 
 def unary_array(str name, x):
-    """Apply the elementwise function ``name`` to an ndarray: the same forward rule."""
-    return _unary_forward(_UNARY_CODES[name], _float_array(x, name))
-
-cdef dict _UNARY_CODES = {"tanh": T_TANH, "relu": T_RELU, "sigmoid": T_SIGMOID,
-                          "exp": T_EXP, "log": T_LOG, "sqrt": T_SQRT, "abs": T_ABS,
-                          "sin": T_SIN, "cos": T_COS, "negative": T_NEG}
+    """Apply the elementwise function ``name`` to an array: the same forward rule."""
+    p = _BY_OP.get(name) or REGISTRY[name]
+    return (<Primitive>p).cfwd(p, (_float_array(x, name),), None)
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     """Sum over ``axis``."""
     if dtype is not None or out is not None or kwargs:
         _no_extras("sum", dtype=dtype, out=out, **kwargs)
-    return _reduce(T_SUM, a, axis, keepdims)
+    return _reduce(SUM, a, axis, keepdims)
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
     """Mean over ``axis``."""
     if dtype is not None or out is not None or kwargs:
         _no_extras("mean", dtype=dtype, out=out, **kwargs)
-    return _reduce(T_MEAN, a, axis, keepdims)
+    return _reduce(MEAN, a, axis, keepdims)
 
 def max(a, axis=None, out=None, keepdims=False, **kwargs):
     """Maximum over ``axis``."""
     _no_extras("max", out=out, **kwargs)
-    return _reduce(T_MAX, a, axis, keepdims, True)
+    return _reduce(MAX, a, axis, keepdims)
 
 def min(a, axis=None, out=None, keepdims=False, **kwargs):
     """Minimum over ``axis``."""
     _no_extras("min", out=out, **kwargs)
-    return _reduce(T_MAX, a, axis, keepdims, False)
+    return _reduce(MIN, a, axis, keepdims)
+
+amax = max
+amin = min
 
 def reshape(a, shape, *args, **kwargs):
+    """The same data in a new shape."""
     if args or kwargs:
         raise TypeError("reshape: only reshape(a, shape) is supported on Tensors")
-    return _reshape(a, shape)
+    if not isinstance(shape, tuple):
+        shape = tuple(shape) if isinstance(shape, list) else (shape,)
+    return _apply(RESHAPE, (a,), (shape,))
 
 def transpose(a, axes=None):
-    return _transpose(a, None if axes is None else tuple(axes))
+    """Axes permuted (reversed by default)."""
+    return _apply(TRANSPOSE, (a,), (None if axes is None else tuple(axes),))
+
+def swapaxes(a, axis1, axis2):
+    """Axes ``axis1`` and ``axis2`` exchanged."""
+    cdef int nd = len(_shape_of(a))
+    axes = list(range(nd))
+    i = _normalize_axis(axis1, nd, "swapaxes")
+    j = _normalize_axis(axis2, nd, "swapaxes")
+    axes[i], axes[j] = axes[j], axes[i]
+    return _apply(TRANSPOSE, (a,), (tuple(axes),))
 
 def squeeze(a, axis=None):
-    return a.squeeze(axis) if isinstance(a, Tensor) else np.squeeze(a, axis)
+    """Axes of length one removed (all of them by default)."""
+    try:
+        shape = np.squeeze(np.empty(_shape_of(a), dtype=bool), axis).shape
+    except ValueError:
+        raise ValueError(f"squeeze: axis {axis} of shape {_shape(a)} does not have "
+                         "length 1") from None
+    return _apply(RESHAPE, (a,), (shape,))
 
 def expand_dims(a, axis):
-    return a.expand_dims(axis) if isinstance(a, Tensor) else np.expand_dims(a, axis)
+    """An axis of length one inserted at ``axis``."""
+    shape = np.expand_dims(np.empty(_shape_of(a), dtype=bool), axis).shape
+    return _apply(RESHAPE, (a,), (shape,))
+
+def broadcast_to(a, shape):
+    """``a`` broadcast to ``shape`` (the gradient sums the broadcast axes back)."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    return _apply(BROADCAST, (a,), (shape,))
+
+cdef object _join(Primitive p, object seq, object axis):
+    if isinstance(seq, Tensor) or not hasattr(seq, "__len__") or len(seq) == 0:
+        raise ValueError(f"{p.name}: needs a non-empty sequence of arrays or Tensors")
+    seq = tuple(seq)
+    cdef int nd = len(_shape_of(seq[0])) + (p is STACK)
+    return _apply(p, seq, (_normalize_axis(axis, nd, p.name),))
 
 def concatenate(seq, axis=0, **kwargs):
     """Join Tensors (and arrays) along an existing axis."""
     _no_extras("concatenate", **kwargs)
-    return _join(T_CONCAT, seq, axis)
+    return _join(CONCATENATE, seq, axis)
 
 def stack(seq, axis=0, **kwargs):
     """Join Tensors (and arrays) along a new axis."""
     _no_extras("stack", **kwargs)
-    return _join(T_STACK, seq, axis)
+    return _join(STACK, seq, axis)
 
 def where(condition, x, y):
     """Elements of x where condition holds, else of y; gradients flow to the chosen side."""
-    return _where(condition, x, y)
+    return _apply(WHERE, (x, y), (_asarray(_const(condition), dtype=bool),))
 
 def clip(a, a_min=None, a_max=None, **kwargs):
     """Values limited to [a_min, a_max]."""
     _no_extras("clip", **kwargs)
-    return _clip(a, a_min, a_max)
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give at least one of the bounds")
+    return _apply(CLIP, (a,), (_const(a_min), _const(a_max)))
 
 def softmax(x, axis=-1):
     """Softmax along ``axis``."""
-    return _softmax(T_SOFTMAX, x, axis)
+    return _apply(SOFTMAX, (x,), (_normalize_axis(axis, len(_shape_of(x)), "softmax"),))
 
 def log_softmax(x, axis=-1):
     """Log-softmax along ``axis``."""
-    return _softmax(T_LOG_SOFTMAX, x, axis)
+    return _apply(LOG_SOFTMAX, (x,),
+                  (_normalize_axis(axis, len(_shape_of(x)), "log_softmax"),))
 
 def mse_loss(prediction, target):
     """Mean squared error ``mean((prediction - target)**2)``; shapes must match."""
-    return _mse(prediction, target)
+    if _shape_of(prediction) != _shape_of(target):
+        raise ValueError(f"mse_loss: prediction of shape {_shape(prediction)} and target "
+                         f"of shape {_shape(target)} differ")
+    return _apply(MSE_LOSS, (_apply(SUBTRACT, (prediction, target), None),), None)
 
 def cross_entropy(logits, target):
     """Mean cross-entropy of ``softmax(logits)`` (shape (batch, classes)) against class
     indices (integers, shape (batch,)) or class probabilities (the logits' shape)."""
-    return _xent(logits, target)
+    if not isinstance(target, (Tensor, ndarray)):
+        target = _asarray(target)
+    return _apply(CROSS_ENTROPY, (logits, target), None)
 
 def _no_extras(name, **kwargs):
     bad = sorted(k for k, v in kwargs.items() if v is not None and v is not False)
     if bad:
         raise TypeError(f"{name}: arguments {bad} are not supported on Tensors")
 
-def _data_of(x):
-    return (<Tensor>x)._data if isinstance(x, Tensor) else x
 
-cdef dict _UFUNCS = {
-    np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
-    np.power: power, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul, np.negative: negative, np.square: square,
-    np.positive: lambda a: a,
-    np.tanh: lambda a: _unary(T_TANH, a), np.exp: lambda a: _unary(T_EXP, a),
-    np.log: lambda a: _unary(T_LOG, a), np.sqrt: lambda a: _unary(T_SQRT, a),
-    np.absolute: lambda a: _unary(T_ABS, a), np.sin: lambda a: _unary(T_SIN, a),
-    np.cos: lambda a: _unary(T_COS, a),
-    # comparisons give plain boolean arrays
-    np.greater: lambda a, b: np.greater(_data_of(a), _data_of(b)),
-    np.greater_equal: lambda a, b: np.greater_equal(_data_of(a), _data_of(b)),
-    np.less: lambda a, b: np.less(_data_of(a), _data_of(b)),
-    np.less_equal: lambda a, b: np.less_equal(_data_of(a), _data_of(b)),
-}
+# --------------------------------------------------------------------------------------
+# The numpy dispatch tables, generated from the rows' fronts
+# --------------------------------------------------------------------------------------
 
-cdef dict _FUNCTIONS = {
-    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.dot: dot, np.matmul: matmul, np.reshape: reshape, np.transpose: transpose,
-    np.squeeze: squeeze, np.expand_dims: expand_dims, np.concatenate: concatenate,
-    np.stack: stack, np.where: where, np.clip: clip,
+cdef dict _module = globals()
+
+cdef dict _UFUNCS = {getattr(np, u): _module[(<Primitive>p).fronts["function"][0]]
+                     for p in PRIMITIVES for u in (<Primitive>p).fronts["ufunc"]}
+_UFUNCS[np.square] = square
+_UFUNCS[np.positive] = lambda a: a
+
+# comparisons, signs and tests: plain arrays of the values, not differentiable
+cdef frozenset _OFF_TAPE_UFUNCS = frozenset([
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+    np.sign, np.isfinite, np.isnan, np.isinf, np.floor, np.ceil, np.rint, np.trunc,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit])
+
+cdef dict _FUNCTIONS = {getattr(np, f): _module[f]
+                        for p in PRIMITIVES for f in (<Primitive>p).fronts["function"]
+                        if hasattr(np, f)}
+_FUNCTIONS.update({
+    np.dot: dot, np.square: square,
     # shape queries and non-differentiable results
-    np.shape: lambda a: np.shape(_data_of(a)), np.ndim: lambda a: np.ndim(_data_of(a)),
-    np.size: lambda a, axis=None: np.size(_data_of(a), axis),
-    np.argmax: lambda a, axis=None, **kw: np.argmax(_data_of(a), axis, **kw),
-    np.argmin: lambda a, axis=None, **kw: np.argmin(_data_of(a), axis, **kw),
-}
+    np.shape: lambda a: _shape_of(a), np.ndim: lambda a: len(_shape_of(a)),
+    np.size: lambda a, axis=None: np.size(_const(a), axis),
+    np.argmax: lambda a, axis=None, **kw: np.argmax(_const(a), axis, **kw),
+    np.argmin: lambda a, axis=None, **kw: np.argmin(_const(a), axis, **kw),
+})
+
+#: numpy function -> the function of this module that numpy's dispatch calls on Tensors
+FUNCTIONS = dict(_FUNCTIONS)
+#: numpy ufunc -> the function of this module that ``__array_ufunc__`` calls on Tensors
+UFUNCS = dict(_UFUNCS)
