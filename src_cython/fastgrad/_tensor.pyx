@@ -443,8 +443,20 @@ cdef Tensor _push_tangent(Primitive p, object out, tuple args, tuple vals, objec
     return t
 
 
-cdef object _vjp(Primitive p, Py_ssize_t k, object g, object ans, tuple args, object params):
+cdef inline object _vjp(Primitive p, Py_ssize_t k, object g, object ans, tuple args,
+                        object params):
     """Operand k's cotangent (before broadcasting is undone)."""
+    cdef rule_t rule
+    if not p.user:
+        rule = p.cvjp[k if k < 3 else 2]
+        if rule != NULL:
+            return rule(g, ans, args, params, <int>k)
+    return _vjp_checked(p, k, g, ans, args, params)
+
+
+cdef object _vjp_checked(Primitive p, Py_ssize_t k, object g, object ans, tuple args,
+                         object params):
+    # a user primitive's VJP, its result's shape checked; a missing rule
     cdef rule_t rule
     if p.user:
         if p.pyvjp is None:
@@ -578,16 +590,16 @@ cdef object _expand(object g, object axis, bint keepdims, tuple shape):
     return _reshape(g, _kept_shape(shape, axis))
 
 
-cdef Py_ssize_t _count(tuple shape, object axis):
+cdef Py_ssize_t _count(tuple shape, object axis) except -1:
     # how many elements each output element of a reduction over `axis` summarises
-    cdef Py_ssize_t n = 1
+    cdef Py_ssize_t n = 1, i
     if axis is None:
-        for s in shape:
-            n *= s
+        for i in range(len(shape)):
+            n *= <Py_ssize_t>shape[i]
         return n
     if isinstance(axis, tuple):
-        for a in axis:
-            n *= shape[a]
+        for i in range(len(<tuple>axis)):
+            n *= <Py_ssize_t>shape[(<tuple>axis)[i]]
         return n
     return shape[axis]
 
@@ -793,8 +805,11 @@ cdef object _f_matmul(object p, tuple a, object params):
 
 cdef object _v_matmul(object g, object ans, tuple a, object p, int k):
     x, y = a
+    if type(g) is ndarray and type(x) is ndarray and type(y) is ndarray:
+        if (<object>x).ndim == 2 and (<object>y).ndim == 2:     # the common case
+            return g.dot(y.T) if k == 0 else x.T.dot(g)
     cdef int xd = x.ndim, yd = y.ndim
-    if xd == 2 and yd == 2:         # the common case
+    if xd == 2 and yd == 2:
         return _mm(g, y.T) if k == 0 else _mm(x.T, g)
     if k == 0:
         if yd == 1:
