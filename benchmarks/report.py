@@ -347,7 +347,7 @@ def summary(rows):
             own = f"{base['per_unit']:.1f} B/node"
         else:
             own = _time(base["median_s"]) + (f" ({_num(base['per_unit'])} {base['unit']})"
-                                             if workload.startswith("chain") else "")
+                                             if base["unit"] == "ns/node" else "")
         cells = []
         for _, b in present:
             r = by.get(b)
@@ -395,12 +395,11 @@ def tensor_table(rows, index, vs=TENSOR_VS):
             cells, check = _not_run_cells(r, index, 4 + len(vs))
             lines.append(f"{head} {' | '.join(cells)} | | {check} |")
             continue
-        scale = UNIT_SCALE[r["unit"]]
         ratios = " | ".join(_ratio(r["vs"][o]) for _, o in vs)
         mark = "" if r["backend"] != r["baseline"] else " (baseline)"
         lines.append(f"| {r['label']} | {size} | {r['dtype']} | {r['backend']}{mark} | "
-                     f"{_num(r['median_s'] * scale)} {r['unit']} | "
-                     f"{_num(r['min_s'] * scale)} {r['unit']} | {_ratio(r['x_fastgrad'])} | "
+                     f"{_num(r['per_unit'])} {r['unit']} | "
+                     f"{_num(r['per_unit_min'])} {r['unit']} | {_ratio(r['x_fastgrad'])} | "
                      f"{ratios} | {r['rounds']} x {r['iterations']} | {r['threads']} | "
                      f"{_short_check(r['check'])} |")
     return "\n".join(lines)
