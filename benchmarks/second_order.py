@@ -336,11 +336,11 @@ def hvp_call(name, problem):
         loss = p.loss(jnp, jnp.asarray(p.X), jnp.asarray(p.Y))
         g = jax.grad(loss)
 
-        def hvp(theta, v):
+        def jvp_of_grad(theta, v):
             return jax.jvp(g, (theta,), (v,))[1]
-        hvp = jax.jit(hvp) if name == "jax" else hvp
+        f = jax.jit(jvp_of_grad) if name == "jax" else jvp_of_grad
         theta, v, ready = jnp.asarray(p.theta), jnp.asarray(p.v), tb._ready(jax)
-        run = lambda: ready(hvp(theta, v))                      # noqa: E731
+        run = lambda: ready(f(theta, v))                        # noqa: E731
     else:
         raise ValueError(f"{name} has no pulsar HVP row")
     return Call(run, lambda: {"Hv": _array(run())},

@@ -55,7 +55,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .backends import EngineUnavailable, modules, names, require as _require_import
+from .backends import modules, names, require as _require_import
 
 HERE = Path(__file__).resolve().parent
 
