@@ -7,12 +7,17 @@ The suite is outside ``testpaths``: a plain ``pytest`` never runs it.
 
 Modules
 -------
+``backends``         the one registry of backends (names, libraries, families, colours)
+                     and their imports, or the reason they are missing
 ``harness``          interleaved timing of the backends of one workload, cross-checks,
-                     versions and thread counts
+                     campaigns and rows, versions and thread counts
 ``engines``          the scalar backends (``Value``-like engines, PyTorch 0-d tensors,
                      autograd over Python floats) and the scalar chain
 ``tiny_mlp``         micrograd's demo MLP step, once for every scalar backend
-``tensor_backends``  the tensor workloads and their backends
+``tensor_backends``  the tensor workloads: one forward per model shape, one step per
+                     kind of backend (functional, tape, hand-written floor)
+``second_order``     Hessians, Hessian-vector products and replayed graphs
+                     (``fastgrad.Function``): rows that wait for the SPEC API
 ``rss_probe``        resident memory per node, run in a fresh interpreter
 ``report``           tables, ``results.json`` and ``ratios.png`` from a benchmark JSON
 ``instructions``     instructions per step of the tensor workloads under callgrind (the

@@ -34,8 +34,9 @@ which records and sweeps it, so only "build + backward" can be timed.
     Not run on the scalar workloads (``NOT_APPLICABLE`` says why); listed so the report
     shows the row and the reason.
 
-An engine that cannot be imported raises ``EngineUnavailable`` with the reason (and the
-``pip install`` that fixes it); the tests turn that into a skip the report lists.
+The engines' names come from the registry (``backends.names("scalar")``). An engine that
+cannot be imported raises ``EngineUnavailable`` with the reason (and the ``pip install``
+that fixes it); the tests turn that into a skip the report lists.
 """
 import math
 import sys
@@ -43,7 +44,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-ENGINE_NAMES = ("fastgrad", "reference", "micrograd", "torch", "autograd", "jax")
+from .backends import EngineUnavailable, modules, names
+
+ENGINE_NAMES = names("scalar")
 
 #: micrograd's recursive topological sort needs one frame per node of graph depth; the
 #: 3e5-node chain is 3e5 deep. CPython >= 3.11 runs Python-to-Python calls without C
@@ -69,10 +72,6 @@ NOT_APPLICABLE = {
                                   "there is no built graph to hold and measure",
     ("chain_memory", "jax"): _JAX_SCALAR,
 }
-
-
-class EngineUnavailable(Exception):
-    """The engine cannot be imported here; the message says why and how to fix it."""
 
 
 def _zero_grad(params):
@@ -145,31 +144,19 @@ class Engine:
 
 
 def _fastgrad():
-    try:
-        import fastgrad
-    except ImportError as exc:
-        raise EngineUnavailable(f"fastgrad is not importable: {exc}") from exc
+    fastgrad, _ = modules("fastgrad")
     V = fastgrad.Value
     return Engine("fastgrad", "graph", V.tanh, Value=V, const=V, backward=V.backward)
 
 
 def _reference():
-    try:
-        from fastgrad import reference
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"fastgrad.reference (the pure-Python engine) is not importable: {exc}") from exc
-    V = reference.Value
+    fastgrad, _ = modules("fastgrad")
+    V = fastgrad.reference.Value
     return Engine("reference", "graph", V.tanh, Value=V, const=V, backward=V.backward)
 
 
 def _micrograd():
-    try:
-        from micrograd.engine import Value
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "micrograd is not installed: pip install micrograd==0.1.0 "
-            f"(or fastgrad[bench]) to add it to the comparison ({exc})") from exc
+    Value = modules("micrograd").Value
 
     def tanh(x):
         # micrograd 0.1.0 has no tanh: this is the lecture's, in the engine's own idiom
@@ -195,12 +182,7 @@ def _micrograd():
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "PyTorch is not installed: pip install torch==2.13.0 (the CPU build; or "
-            f"fastgrad[bench]) to add it to the comparison ({exc})") from exc
+    torch = modules("torch")
     tensor, f64, no_grad = torch.tensor, torch.float64, torch.no_grad
 
     def leaf(x):
@@ -226,13 +208,7 @@ def _torch():
 
 
 def _autograd():
-    try:
-        import autograd
-        import autograd.numpy as anp
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "HIPS autograd is not installed: pip install autograd==1.9.1 (or "
-            f"fastgrad[bench]) to add it to the comparison ({exc})") from exc
+    autograd, anp = modules("autograd")
 
     def value_and_grad(f):
         vg = autograd.value_and_grad(f)
@@ -253,12 +229,7 @@ def _autograd():
 
 
 def _jax():
-    try:
-        import jax  # noqa: F401
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"JAX is not installed: pip install jax to add it to the comparison ({exc})"
-        ) from exc
+    modules("jax")
     raise EngineUnavailable(_JAX_SCALAR)
 
 

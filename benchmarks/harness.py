@@ -167,16 +167,78 @@ def record(benchmark, seconds, iterations=1):
 
 def selected(request, tests, **fixed):
     """The ``backend`` parameters of the collected (and selected) items of ``tests`` whose
-    other parameters equal ``fixed``: a campaign times only what the run asked for."""
+    other parameters (those they have) equal ``fixed``: a campaign times only what the run
+    asked for."""
     names = set()
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or getattr(item, "originalname", item.name) not in tests:
             continue
         params = callspec.params
-        if all(params.get(k) == v for k, v in fixed.items()) and "backend" in params:
+        if all(params.get(k, v) == v for k, v in fixed.items()) and "backend" in params:
             names.add(params["backend"])
     return names
+
+
+def availability(reason_of, require):
+    """``available(name)``: None if backend ``name`` runs, else ``(reason, kind)``.
+
+    ``reason_of(name)`` gives the reason a backend does not apply (or None);
+    ``require(name)`` raises ``EngineUnavailable`` when it cannot be imported (or lacks
+    a fastgrad function: ``MissingAPI``).
+    """
+    from .backends import EngineUnavailable, MissingAPI
+
+    def available(name):
+        reason = reason_of(name)
+        if reason:
+            return reason, "not applicable"
+        try:
+            require(name)
+        except MissingAPI as exc:
+            return str(exc), "not in this fastgrad"
+        except EngineUnavailable as exc:
+            return str(exc), "not installed"
+        return None
+    return available
+
+
+def skip_unless_available(available, not_run, row):
+    """Record and skip ``row`` unless ``available(row["backend"])``."""
+    why = available(row["backend"])
+    if why:
+        not_run(why[0], why[1], **row)
+
+
+def campaign_of(request, campaigns, key, title, quick, tests, names, available, add,
+                **fixed):
+    """The campaign ``key`` (run once per session): every backend of ``names`` that the
+    run selected (items of ``tests`` with parameters ``fixed``) and that is available is
+    added by ``add(campaign, name)``, then all are timed together."""
+    if key not in campaigns:
+        campaign = Campaign(title, quick=quick)
+        wanted = selected(request, tests, **fixed)
+        for name in names:
+            if name in wanted and available(name) is None:
+                add(campaign, name)
+        campaigns[key] = campaign.run()
+    return campaigns[key]
+
+
+def finish(benchmark, campaign, name, row, verdict, failures, summary, label, unit, scale,
+           note="", phase="step", **extra):
+    """Record ``name``'s samples of ``phase`` in its ``benchmark`` row with the check
+    and context, print its line in the summary, then fail on a mismatch."""
+    entry = campaign.entry(name)
+    benchmark.group = campaign.title
+    benchmark.extra_info.update(row, check=verdict, note=note, **extra,
+                                **backend_context(name))
+    record(benchmark, entry.samples.get(phase, []), entry.iterations)
+    if benchmark.stats:
+        figure = benchmark.stats.stats.median * scale
+        benchmark.extra_info["per_step"] = figure
+        summary(f"{label:22} {name:16} {figure:10.4g} {unit}  [{verdict}]")
+    assert not failures, "\n".join(failures)
 
 
 # ---- cross-checks -----------------------------------------------------------------------------
@@ -287,34 +349,34 @@ def backend_context(name):
     ``versions`` maps library -> version; ``threads`` is a short text: how many threads
     the backend's numerics may use (pure-Python engines: one).
     """
+    from .backends import get
+    library = get(name).library
     versions = {"python": platform.python_version(), "numpy": np.__version__}
-    if name.startswith("fastgrad") or name == "reference":
-        versions["fastgrad"] = version("fastgrad")
+    if library not in ("numpy", "torch"):
+        versions[library] = version(library)
     if name in ("fastgrad", "reference", "micrograd"):
-        if name == "micrograd":
-            versions["micrograd"] = version("micrograd")
         threads = "1 (Python)"
-    elif name == "autograd":
-        versions["autograd"] = version("autograd")
-        threads = f"BLAS {blas_threads()}"
-    elif name == "torch":
+    elif library == "torch":
         import torch
         versions["torch"] = torch.__version__
         threads = f"torch {torch.get_num_threads()} (interop {torch.get_num_interop_threads()})"
-    elif name == "jax":
-        versions["jax"] = version("jax")
+    elif library == "jax":
         versions["jaxlib"] = version("jaxlib")
         threads = ("XLA " + (os.environ["XLA_FLAGS"] if os.environ.get("XLA_FLAGS")
                              else f"default ({os.cpu_count()} cores)"))
-    else:                                               # fastgrad.grad/.Tensor, numpy
+    elif library == "casadi":
+        threads = "1 (CasADi's virtual machine)"
+    else:                                               # fastgrad's arrays, autograd, numpy
         threads = f"BLAS {blas_threads()}"
     return {"versions": versions, "threads": threads}
 
 
 def session_context():
     """Everything about the run's libraries and threads, for the JSON's header."""
-    libs = {d: version(d) for d in ("fastgrad", "numpy", "micrograd", "autograd", "torch",
-                                    "jax", "jaxlib", "pytest-benchmark", "matplotlib")}
+    from .backends import REGISTRY
+    dists = list(dict.fromkeys([b.library for b in REGISTRY] + ["jaxlib", "pytest-benchmark",
+                                                                "matplotlib"]))
+    libs = {d: version(d) for d in dists}
     info = {"python": platform.python_version(), "executable": sys.executable,
             "cpu_count": os.cpu_count(), "libraries": libs,
             "environment": {v: os.environ.get(v) for v in THREAD_VARIABLES},

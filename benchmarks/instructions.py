@@ -4,6 +4,7 @@ Usage::
 
     python -m benchmarks.instructions                       # pulsar step and seed-000 call
     python -m benchmarks.instructions --workloads pulsar --backends fastgrad.Tensor,numpy
+    python -m benchmarks.instructions --workloads large_columns,large --steps 3
 
 Why
 ---
@@ -38,6 +39,7 @@ process needs only the standard library; valgrind must be on ``PATH``.
 """
 import argparse
 import functools
+import importlib.util
 import os
 import platform
 import re
@@ -50,12 +52,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "instructions.md"
 
+
+
+def _registry():
+    """``benchmarks/backends.py`` (standard library only), as part of the package or,
+    when this file is loaded on its own (the tests), from its file."""
+    if __package__:
+        from . import backends
+        return backends
+    spec = importlib.util.spec_from_file_location("fastgrad_bench_backends",
+                                                  HERE / "backends.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 #: workload -> (label in the table, unit of one step)
 WORKLOADS = {
     "pulsar": ("pulsar MLP step (seed 001, batch 100)", "step"),
     "seed000": ("seed-000 grad call", "call"),
+    "large_columns": ("large MLP step, the seed's columns (784-512-512-10 tanh, MSE)", "step"),
+    "large": ("large MLP step, rows (784-512-512-10 relu, cross-entropy, float64)", "step"),
 }
-BACKENDS = ("fastgrad.Tensor", "fastgrad.grad", "autograd", "torch", "numpy")
+#: the workloads counted by default (a large MLP step is ~1e9 instructions: ask for it)
+DEFAULT_WORKLOADS = ("pulsar", "seed000")
+_registry_module = _registry()
+#: counted by default, in the registry's order; ``ACCEPTED`` adds the other tensor ones
+BACKENDS = tuple(b.name for b in _registry_module.REGISTRY if b.counted)
+ACCEPTED = tuple(n for n in _registry_module.names("tensor")
+                 if n not in ("reference", "micrograd"))
 #: the rows every other row is divided by, when they were measured
 VS = (("numpy", "x numpy floor"), ("autograd", "x autograd"))
 WARMUP = 20
@@ -128,7 +153,7 @@ def measure(workload, backend, warmup=WARMUP, steps=STEPS, valgrind=None):
     return per_step(short, long, steps)
 
 
-def table(results, steps, context=""):
+def table(results, steps, context="", warmup=WARMUP):
     """Markdown: one row per (workload, backend) with its count and ratios.
 
     ``results`` maps workload -> {backend: instructions per step, or a reason string when
@@ -137,8 +162,8 @@ def table(results, steps, context=""):
     lines = ["## Instructions per step (callgrind)", ""]
     if context:
         lines += [context, ""]
-    lines += [f"Each figure: (instructions of set-up + {WARMUP} + {steps} steps) - "
-              f"(set-up + {WARMUP} steps), over {steps}. `x numpy floor`, `x autograd`: "
+    lines += [f"Each figure: (instructions of set-up + {warmup} + {steps} steps) - "
+              f"(set-up + {warmup} steps), over {steps}. `x numpy floor`, `x autograd`: "
               "this row's count / that row's (below 1: fewer instructions).", ""]
     lines.append("| workload | backend | instructions per step | " +
                  " | ".join(title for _, title in VS) + " |")
@@ -175,15 +200,20 @@ def _context(version, backends):
 
 def _child(workload, backend, warmup, steps):
     from . import tensor_backends as tb            # numpy, fastgrad, the backend's library
+    from .backends import modules
     if backend == "torch":
-        tb._import_torch().set_num_threads(1)
+        modules("torch").set_num_threads(1)
     if workload == "pulsar":
         path, reason = tb.pulsar_csv()
         if path is None:
             raise SystemExit(reason)
-        run = tb.pulsar_backend(backend, tb.PulsarProblem(path)).step
+        run = tb.make_step(backend, tb.PulsarProblem(path)).step
+    elif workload == "large_columns":
+        run = tb.make_step(backend, tb.LargeColumnsProblem()).step
+    elif workload == "large":
+        run = tb.make_step(backend, tb.LargeProblem("float64")).step
     elif workload == "seed000":
-        grad, _ = tb.seed000_backend(backend)
+        grad, _ = tb.seed000_call(backend)
         run = functools.partial(grad, tb.seed000_arrays())     # no extra Python frame
     else:
         raise SystemExit(f"unknown workload {workload!r}")
@@ -196,13 +226,16 @@ def main(argv=None):
         prog="python -m benchmarks.instructions",
         description="Instructions per step of the tensor workloads under valgrind's "
                     "callgrind: the noise-free companion of the timed suite.")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: "
+                             f"{','.join(DEFAULT_WORKLOADS)})")
     parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help=f"comma-separated (default: {','.join(BACKENDS)}; jax is "
-                             "accepted too)")
+                        help=f"comma-separated (default: {','.join(BACKENDS)}; also "
+                             f"accepted: {', '.join(n for n in ACCEPTED if n not in BACKENDS)})")
     parser.add_argument("--steps", type=int, default=STEPS,
-                        help=f"steps counted, after {WARMUP} warm-up steps (default {STEPS})")
+                        help=f"steps counted, after the warm-up steps (default {STEPS})")
+    parser.add_argument("--warmup", type=int, default=WARMUP,
+                        help=f"warm-up steps in both runs (default {WARMUP})")
     parser.add_argument("--out", default=str(DEFAULT_OUT),
                         help="markdown file to write (default: benchmarks/results/"
                              "instructions.md)")
@@ -214,16 +247,18 @@ def main(argv=None):
         return 0
     if args.steps <= 0:
         parser.error(f"--steps must be positive, got {args.steps}")
+    if args.warmup < 1:
+        parser.error(f"--warmup must be at least 1 (first-call costs), got {args.warmup}")
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; choose from "
                      f"{', '.join(WORKLOADS)}")
     backends = [b for b in args.backends.split(",") if b]
-    unknown = [b for b in backends if b not in BACKENDS + ("jax",)]
+    unknown = [b for b in backends if b not in ACCEPTED]
     if unknown:
         parser.error(f"unknown backend(s) {', '.join(unknown)}; choose from "
-                     f"{', '.join(BACKENDS + ('jax',))}")
+                     f"{', '.join(ACCEPTED)}")
     try:
         valgrind = _valgrind()
     except MeasurementError as exc:
@@ -231,7 +266,7 @@ def main(argv=None):
         return 2
     # a backend whose library is missing is a row with its reason, not a failed run
     from . import tensor_backends as tb
-    from .engines import EngineUnavailable
+    from .backends import EngineUnavailable
     from .harness import version
 
     results = {}
@@ -246,13 +281,13 @@ def main(argv=None):
             print(f"{workload:8s} {backend:16s} ...", end="", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             try:
-                rows[backend] = measure(workload, backend, WARMUP, args.steps, valgrind)
+                rows[backend] = measure(workload, backend, args.warmup, args.steps, valgrind)
             except MeasurementError as exc:
                 print(f"\nerror: {exc}", file=sys.stderr)
                 return 1
             print(f" {rows[backend]:12,.0f} instructions/{WORKLOADS[workload][1]} "
                   f"({time.perf_counter() - t0:.0f} s under callgrind)", file=sys.stderr)
-    text = table(results, args.steps, _context(version, backends))
+    text = table(results, args.steps, _context(version, backends), args.warmup)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -26,6 +26,7 @@ the README: X's figure divided by this row's (above 1: this row is faster); the 
 use them. Standard library only, except matplotlib for the chart.
 """
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -33,6 +34,22 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results"
+
+
+def _registry():
+    """``benchmarks/backends.py``, imported as part of the package or, when this file is
+    run or loaded on its own (``python benchmarks/report.py``, the tests), from its file."""
+    if __package__:
+        from . import backends
+        return backends
+    spec = importlib.util.spec_from_file_location("fastgrad_bench_backends",
+                                                  HERE / "backends.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+backends = _registry()
 
 # workload: (label, family, unit of the per-unit figure, what one unit is)
 WORKLOADS = {
@@ -43,19 +60,38 @@ WORKLOADS = {
     "mlp_step": ("MLP step", "scalar", "ms/step", "step"),
     "tensor_pulsar_step": ("pulsar MLP step", "tensor", "µs/step", "step"),
     "tensor_large_mlp_step": ("large MLP step", "tensor", "ms/step", "step"),
+    "tensor_large_mlp_columns_step": ("large MLP step, columns", "tensor", "ms/step", "step"),
     "tensor_seed000_grad": ("seed-000 grad call", "tensor", "µs/call", "call"),
+    "hessian_rosenbrock": ("Rosenbrock Hessian", "hessian", "µs/call", "call"),
+    "hessian_pulsar_hvp": ("pulsar loss HVP", "hessian", "µs/call", "call"),
+    "function_chain_replay": ("chain replay", "function", "ns/node", "node"),
+    "function_chain_replay_grad": ("chain replay+grad", "function", "ns/node", "node"),
+    "function_mlp_vmap_step": ("MLP step, vmap", "function", "ms/step", "step"),
 }
 UNIT_SCALE = {"ns/node": 1e9, "ms/step": 1e3, "µs/step": 1e6, "µs/call": 1e6}
 
-SCALAR_BACKENDS = ("fastgrad", "reference", "micrograd", "torch", "autograd", "jax")
-TENSOR_BACKENDS = ("fastgrad.grad", "fastgrad.Tensor", "reference", "micrograd", "autograd",
-                   "torch", "jax", "numpy")
+#: the row order of each family: the registry's
+FAMILY_BACKENDS = {f: backends.names(f) for f in ("scalar", "tensor", "hessian", "function")}
 BASELINE = {"tensor_pulsar_step": "fastgrad.Tensor", "tensor_large_mlp_step": "fastgrad.Tensor",
-            "tensor_seed000_grad": "fastgrad.grad"}          # the rest: "fastgrad"
-#: the "vs X" columns: (title, backend)
-SCALAR_VS = (("reference", "reference"), ("micrograd", "micrograd"))
-TENSOR_VS = (("PyTorch", "torch"), ("autograd", "autograd"), ("numpy floor", "numpy"))
-_BASELINE_NAME = {"torch": "PyTorch", "autograd": "autograd", "numpy": "the numpy floor"}
+            "tensor_large_mlp_columns_step": "fastgrad.Tensor",
+            "tensor_seed000_grad": "fastgrad.grad", "hessian_rosenbrock": "fastgrad.grad",
+            "hessian_pulsar_hvp": "fastgrad.grad", "function_chain_replay": "fastgrad.Function",
+            "function_chain_replay_grad": "fastgrad.Function",
+            "function_mlp_vmap_step": "fastgrad.Function"}          # the rest: "fastgrad"
+
+
+def _vs(*names):
+    """``vs X`` columns: (title, backend), titles from the registry."""
+    return tuple((backends.get(n).title, n) for n in names)
+
+
+#: the "vs X" columns of each family's table
+FAMILY_VS = {"scalar": _vs("reference", "micrograd"),
+             "tensor": _vs("torch", "autograd", "numpy"),
+             "hessian": _vs("autograd", "torch.func", "torch.double_backward", "jax",
+                            "casadi"),
+             "function": _vs("fastgrad", "casadi", "jax", "torch.func", "numpy")}
+SCALAR_VS, TENSOR_VS = FAMILY_VS["scalar"], FAMILY_VS["tensor"]
 
 # (description, workload, "vs reference"/"vs micrograd" ratio at least, or "max" per-unit
 #  figure at most, bound) for the fastgrad rows
@@ -83,6 +119,35 @@ TENSOR_TARGETS = [
      "autograd", "speedup", 13.0),
     ("seed-000 grad call: fastgrad >= 3x faster than PyTorch", "tensor_seed000_grad",
      "torch", "speedup", 3.0),
+    ("large MLP step, columns: fastgrad <= 1.1x the numpy floor",
+     "tensor_large_mlp_columns_step", "numpy", "time", 1.1),
+]
+# issue 12 (Hessians) and issue 14 (Function): as above, plus the one fastgrad row checked
+SECOND_ORDER_TARGETS = [
+    ("Rosenbrock Hessian: fastgrad.hessian >= 3x faster than autograd", "hessian_rosenbrock",
+     "autograd", "speedup", 3.0, "fastgrad.grad"),
+    ("Rosenbrock Hessian: fastgrad.hessian faster than torch.func.hessian",
+     "hessian_rosenbrock", "torch.func", "speedup", 1.0, "fastgrad.grad"),
+    ("Rosenbrock Hessian: fastgrad.hessian faster than torch's double backward",
+     "hessian_rosenbrock", "torch.double_backward", "speedup", 1.0, "fastgrad.grad"),
+    ("Rosenbrock Hessian: F.hessian faster than CasADi's hessian", "hessian_rosenbrock",
+     "casadi", "speedup", 1.0, "fastgrad.Function"),
+    ("Rosenbrock Hessian: F.hessian faster than autograd's hessian", "hessian_rosenbrock",
+     "autograd", "speedup", 1.0, "fastgrad.Function"),
+    ("pulsar HVP: fastgrad >= 3x faster than autograd", "hessian_pulsar_hvp", "autograd",
+     "speedup", 3.0, "fastgrad.grad"),
+    ("pulsar HVP: fastgrad faster than torch.func jvp(grad)", "hessian_pulsar_hvp",
+     "torch.func", "speedup", 1.0, "fastgrad.grad"),
+    ("pulsar HVP: fastgrad faster than torch's double backward", "hessian_pulsar_hvp",
+     "torch.double_backward", "speedup", 1.0, "fastgrad.grad"),
+    ("chain replay+grad: Function >= 8x faster than eager fastgrad",
+     "function_chain_replay_grad", "fastgrad", "speedup", 8.0, "fastgrad.Function"),
+    ("chain replay+grad: Function faster than CasADi", "function_chain_replay_grad", "casadi",
+     "speedup", 1.0, "fastgrad.Function"),
+    ("MLP vmap step: Function >= 25x faster than eager fastgrad", "function_mlp_vmap_step",
+     "fastgrad", "speedup", 25.0, "fastgrad.Function"),
+    ("MLP vmap step: Function faster than torch.func.vmap(grad)", "function_mlp_vmap_step",
+     "torch.func", "speedup", 1.0, "fastgrad.Function"),
 ]
 
 
@@ -168,7 +233,7 @@ def _sort(rows):
     order = list(WORKLOADS)
 
     def key(r):
-        names = SCALAR_BACKENDS if r["family"] == "scalar" else TENSOR_BACKENDS
+        names = FAMILY_BACKENDS[r["family"]]
         rank = names.index(r["backend"]) if r["backend"] in names else len(names)
         return (order.index(r["workload"]), r["nodes"] or 0, r["dtype"] != "float64",
                 r["dtype"], rank, r["backend"])
@@ -191,7 +256,7 @@ def _ratios(rows):
                            if base and base.get(figure) and r.get(figure) is not None else None)
         r["x_fastgrad_min"] = (r["min_s"] / base["min_s"]
                                if base and figure == "median_s" and base["min_s"] else None)
-        vs = SCALAR_VS if r["family"] == "scalar" else TENSOR_VS
+        vs = FAMILY_VS[r["family"]]
         r["vs"] = {}
         for _, other in vs:
             theirs = ran.get((_group(r), other))
@@ -257,9 +322,8 @@ def _not_run_cells(r, index, ncols):
 
 
 #: the summary's columns after fastgrad's own time: (title, backend)
-SUMMARY_PEERS = (("reference", "reference"), ("micrograd", "micrograd"),
-                 ("autograd", "autograd"), ("PyTorch", "torch"), ("JAX", "jax"),
-                 ("numpy floor", "numpy"))
+SUMMARY_PEERS = _vs("reference", "micrograd", "autograd", "torch", "torch.func",
+                    "torch.double_backward", "jax", "jax.nojit", "casadi", "numpy")
 
 
 def summary(rows):
@@ -283,7 +347,7 @@ def summary(rows):
             own = f"{base['per_unit']:.1f} B/node"
         else:
             own = _time(base["median_s"]) + (f" ({_num(base['per_unit'])} {base['unit']})"
-                                             if workload.startswith("chain") else "")
+                                             if base["unit"] == "ns/node" else "")
         cells = []
         for _, b in present:
             r = by.get(b)
@@ -317,24 +381,25 @@ def scalar_table(rows, index):
     return "\n".join(lines)
 
 
-def tensor_table(rows, index):
-    vs_titles = " | ".join(f"vs {t}" for t, _ in TENSOR_VS)
+def tensor_table(rows, index, vs=TENSOR_VS):
+    """The table of the array workloads (tensor, hessian, function families), with the
+    ``vs`` columns given."""
+    vs_titles = " | ".join(f"vs {t}" for t, _ in vs)
     lines = [f"| workload | size | dtype | backend | median | min | x fastgrad | {vs_titles} "
              "| rounds x steps | threads | check |",
-             "|---|---|---|---|---:|---:|---:|" + "---:|" * len(TENSOR_VS) + "---:|---|---|"]
+             "|---|---|---|---|---:|---:|---:|" + "---:|" * len(vs) + "---:|---|---|"]
     for r in rows:
         size = r["size"] + (f", {r['layers']}" if r["layers"] else "")
         head = f"| {r['label']} | {size} | {r['dtype']} | {r['backend']} |"
         if "median_s" not in r:
-            cells, check = _not_run_cells(r, index, 4 + len(TENSOR_VS))
+            cells, check = _not_run_cells(r, index, 4 + len(vs))
             lines.append(f"{head} {' | '.join(cells)} | | {check} |")
             continue
-        scale = UNIT_SCALE[r["unit"]]
-        ratios = " | ".join(_ratio(r["vs"][o]) for _, o in TENSOR_VS)
+        ratios = " | ".join(_ratio(r["vs"][o]) for _, o in vs)
         mark = "" if r["backend"] != r["baseline"] else " (baseline)"
         lines.append(f"| {r['label']} | {size} | {r['dtype']} | {r['backend']}{mark} | "
-                     f"{_num(r['median_s'] * scale)} {r['unit']} | "
-                     f"{_num(r['min_s'] * scale)} {r['unit']} | {_ratio(r['x_fastgrad'])} | "
+                     f"{_num(r['per_unit'])} {r['unit']} | "
+                     f"{_num(r['per_unit_min'])} {r['unit']} | {_ratio(r['x_fastgrad'])} | "
                      f"{ratios} | {r['rounds']} x {r['iterations']} | {r['threads']} | "
                      f"{_short_check(r['check'])} |")
     return "\n".join(lines)
@@ -363,12 +428,16 @@ def targets(rows):
 
 def tensor_targets(rows):
     lines = ["| target | measured (each fastgrad row) | met |", "|---|---|---|"]
-    for text, workload, other, kind, bound in TENSOR_TARGETS:
+    for text, workload, other, kind, bound, *only in TENSOR_TARGETS + SECOND_ORDER_TARGETS:
+        if WORKLOADS[workload][1] not in {r["family"] for r in rows}:
+            continue                                    # another family's table
+        mine = only[0] if only else None
         found = []
         dtypes = {x["dtype"] for x in rows if x["workload"] == workload and "median_s" in x}
         for r in rows:
-            if (r["workload"] != workload or not r["backend"].startswith("fastgrad")
-                    or "median_s" not in r):
+            if (r["workload"] != workload or "median_s" not in r
+                    or not (r["backend"] == mine if mine else
+                            r["backend"].startswith("fastgrad"))):
                 continue
             speedup = r["vs"].get(other)
             if speedup is None:
@@ -379,7 +448,8 @@ def tensor_targets(rows):
             found.append((f"{where}: {shown}", ok))
         if not found:
             ran = any(r["workload"] == workload and "median_s" in r for r in rows)
-            why = f" (no fastgrad row or no row of {_BASELINE_NAME[other]})" if ran else ""
+            why = (f" (no {mine or 'fastgrad'} row or no row of {backends.get(other).title})"
+                   if ran else "")
             lines.append(f"| {text} | not measured{why} | ? |")
             continue
         met = "yes" if all(ok for _, ok in found) else "**NO**"
@@ -426,6 +496,7 @@ def markdown(data, rows):
     index = _notes_index(rows)
     scalar = [r for r in rows if r["family"] == "scalar"]
     tensor = [r for r in rows if r["family"] == "tensor"]
+    second = {f: [r for r in rows if r["family"] == f] for f in ("hessian", "function")}
     out = ["## Summary", "",
            "fastgrad's median time (for `chain memory`: bytes per node) and each peer's as a "
            "multiple of it: above 1, fastgrad is faster. — : not run (see below). Baseline "
@@ -442,6 +513,18 @@ def markdown(data, rows):
                 "Baseline: `fastgrad.Tensor` for the training steps, `fastgrad.grad` for the "
                 "seed-000 call.", "", tensor_table(tensor, index), "",
                 "### Targets (tensor engine)", "", tensor_targets(tensor), ""]
+    for family, title, text in (
+            ("hessian", "Hessians and Hessian-vector products",
+             "Baseline: `fastgrad.grad` (`fastgrad.hessian`, `hessian_vector_product`). "
+             "`jax` is `jax.jit`-compiled (compiled in the warm-up), `jax.nojit` is not."),
+            ("function", "Recorded once, replayed (fastgrad.Function)",
+             "Baseline: `fastgrad.Function`; `fastgrad` is the eager engine (record and "
+             "sweep every time). `jax` is `jax.jit`-compiled: its compile time is in the "
+             "row's note, not in its figure.")):
+        if second[family]:
+            out += [f"## {title}", "", header, "", text, "",
+                    tensor_table(second[family], index, FAMILY_VS[family]), "",
+                    "### Targets", "", tensor_targets(second[family]), ""]
     if index:
         out += ["## Rows not run", ""]
         for reason, n in index.items():
@@ -488,9 +571,7 @@ def distilled(data, rows, source):
 
 # ---- ratios.png ------------------------------------------------------------------------------
 
-COLORS = {"fastgrad.grad": "#1f77b4", "fastgrad.Tensor": "#1f77b4", "reference": "#9467bd",
-          "micrograd": "#8c564b", "autograd": "#ff7f0e", "torch": "#d62728", "jax": "#2ca02c",
-          "numpy": "#7f7f7f"}
+COLORS = {b.name: b.color for b in backends.REGISTRY}
 
 
 def _short_size(r):
@@ -512,9 +593,13 @@ def plot(rows, path):
         return False
     panels = []
     for family, names, title in (
-            ("scalar", SCALAR_BACKENDS, "Scalar workloads: time / fastgrad (Value)'s"),
-            ("tensor", TENSOR_BACKENDS,
-             "Tensor workloads: time / fastgrad.Tensor's (seed-000: / fastgrad.grad's)")):
+            ("scalar", FAMILY_BACKENDS["scalar"], "Scalar workloads: time / fastgrad (Value)'s"),
+            ("tensor", FAMILY_BACKENDS["tensor"],
+             "Tensor workloads: time / fastgrad.Tensor's (seed-000: / fastgrad.grad's)"),
+            ("hessian", FAMILY_BACKENDS["hessian"],
+             "Hessians: time / fastgrad.grad's (fastgrad.hessian, hessian_vector_product)"),
+            ("function", FAMILY_BACKENDS["function"],
+             "Replay: time / fastgrad.Function's")):
         timed = [r for r in rows if r["family"] == family and r.get("x_fastgrad")
                  and r["workload"] != "chain_memory"]
         if not timed:

@@ -1,14 +1,19 @@
-"""The tensor workloads and their backends: one step of each, written once per backend.
+"""The tensor workloads and their backends: one forward per shape, one step per kind.
 
-Three workloads, each run by every backend that can be imported and makes sense for it
+Four workloads, each run by every backend of the ``tensor`` family that can be imported
 (``not_applicable`` gives the reason for the rows that are not run):
 
 ``pulsar``
     One SGD step (lr 0.01) of the 8-25-10-2 tanh MLP of the pulsar notebook (seed 001):
     a batch of 100 rows of the unscaled features of ``pulsars_tuned.csv``, tanh on every
-    layer (the last one too), MSE against one-hot targets, float64. Layout of the
-    notebook: ``W`` is (n_out, n_in), ``b`` is (n_out, 1), activations ``tanh(W @ A + b)``
-    on ``A = X.T``. The batches are drawn once from a seeded generator and cycled.
+    layer (the last one too), MSE against one-hot targets, float64. The notebook's
+    layout: ``W`` is (n_out, n_in), ``b`` is (n_out, 1), ``A = tanh(W @ A + b)`` on
+    activations as columns (``A0 = X.T``). 50 batches are drawn once from a seeded
+    generator and cycled.
+``large_columns``
+    The same formulation at scale (issue 17 item 15): one SGD step of a 784-512-512-10
+    tanh MLP in the seed's orientation, one batch of 512 random columns, MSE on one-hot
+    targets, float64.
 ``large``
     One SGD step of a 784-512-512-10 ReLU MLP on a batch of 512 random rows, softmax
     cross-entropy from logits against integer labels, float64 and float32. Layout
@@ -17,138 +22,338 @@ Three workloads, each run by every backend that can be imported and makes sense 
     One gradient call of the two-layer net of seed 000 (``act(v) = 2 v``, mean squared
     error) with respect to the whole list ``[x, w1, w1b, w2, w2b, y]``.
 
-The backends:
+Each workload has one *shape* of model: ``columns`` (pulsar, large_columns), ``rows``
+(large) or the seed-000 net. A shape's forward pass is written once (``FORWARD``,
+``seed000_forward``) against a backend's ``Ops``, and the backends come in three kinds,
+one step code each:
 
-``fastgrad.grad``   ``fastgrad.grad`` over a list of arrays, code against ``fastgrad.numpy``
-``fastgrad.Tensor`` ``fastgrad.Tensor`` parameters (or leaves), ``backward()``
-``reference``,      the scalar engines: not run here (no array type; ``not_applicable``)
-``micrograd``
-``autograd``        HIPS autograd: the same code as ``fastgrad.grad``, on ``autograd.numpy``
-``torch``           PyTorch eager, float64 or float32 tensors, ``backward()``
-``jax``             JAX: the same code on ``jax.numpy``, the whole step under ``jax.jit``
-                    (compiled in the warm-up), float64 enabled (``jax_enable_x64``); every
-                    timed call waits for its results (``block_until_ready``)
-``numpy``           the forward and backward pass written out by hand: no autodiff (the floor)
+*functional* (``fastgrad.grad``, ``autograd``, ``jax``)
+    ``value_and_grad`` of the forward written on the backend's numpy module
+    (``fastgrad.numpy``, ``autograd.numpy``, ``jax.numpy``), then a new list
+    ``w - lr * g``; JAX compiles the whole step with ``jax.jit`` (in the warm-up),
+    float64 enabled, every timed call waiting for its results.
+*tape* (``fastgrad.Tensor``, ``torch``)
+    Parameters as leaves, the forward with the library's own functions
+    (``fastgrad.linear``/``mse_loss``/``cross_entropy``, ``torch.nn.functional``), the
+    gradients by a reverse sweep (``backward()`` and ``.grad``;
+    ``torch.autograd.grad``), SGD in place.
+*floor* (``numpy``)
+    The forward and backward pass written out by hand: no autodiff, the floor.
 
-The JAX backend has not been run by its authors (JAX was not installed where the suite
-was written): its rows are cross-checked like every other row, so a wrong JAX figure
-fails the run instead of entering a table.
+``reference`` and ``micrograd`` are scalar engines: their rows say why they are not run.
+Batches are gathered once, before any timing, and handed to every backend as its own
+arrays (``torch.from_numpy``, ``jnp.asarray``): the step times the step.
 
-Each backend of a training workload is a class whose ``step(out=None)`` runs one step on
-the next batch; given a dict ``out``, the step also leaves its loss and gradients in it
-(as ndarrays) for the cross-check, so the code that is checked is the code that is
-timed. A backend that cannot be imported raises ``engines.EngineUnavailable``.
+Given a dict ``out``, a step also leaves its loss and gradients in it (as ndarrays) for
+the cross-check, so the code that is checked is the code that is timed. A backend that
+cannot be imported raises ``backends.EngineUnavailable``.
 """
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
-from .engines import EngineUnavailable
+from .backends import modules, names, require as _require_import
 
 HERE = Path(__file__).resolve().parent
 
-#: display order in the report, and the order of the pytest parameters
-BACKENDS = ("fastgrad.grad", "fastgrad.Tensor", "reference", "micrograd", "autograd", "torch",
-            "jax", "numpy")
+BACKENDS = names("tensor")
 
 _SCALAR_ENGINE = ("N/A: a scalar engine (one graph node per float operation, no array "
                   "type); {why}")
 _NOT_APPLICABLE = {
-    ("tensor_pulsar_step", "scalar"): "its cost on a scalar graph of this size (~1e5 "
-                                      "nodes a step) is what the MLP step row measures",
-    ("tensor_large_mlp_step", "scalar"): "one step is ~7e8 scalar nodes (784-512-512-10 on "
-                                         "512 rows)",
-    ("tensor_seed000_grad", "scalar"): "the call takes and returns arrays",
+    "tensor_pulsar_step": "its cost on a scalar graph of this size (~1e5 nodes a step) is "
+                          "what the MLP step row measures",
+    "tensor_large_mlp_step": "one step is ~7e8 scalar nodes (784-512-512-10 on 512 rows)",
+    "tensor_large_mlp_columns_step": "one step is ~7e8 scalar nodes (784-512-512-10 on "
+                                     "512 columns)",
+    "tensor_seed000_grad": "the call takes and returns arrays",
 }
 
 
 def not_applicable(workload, name):
     """The reason backend ``name`` does not run tensor ``workload``, or None."""
     if name in ("reference", "micrograd"):
-        return _SCALAR_ENGINE.format(name=name, why=_NOT_APPLICABLE[(workload, "scalar")])
+        return _SCALAR_ENGINE.format(why=_NOT_APPLICABLE[workload])
     return None
-
-# ---- what a backend needs: the modules, or the reason they are missing --------------------
-
-
-def _import_torch():
-    try:
-        import torch
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "PyTorch is not installed: pip install torch==2.13.0 (the CPU build; or "
-            f"fastgrad[torch]) to add it to the comparison ({exc})") from exc
-    return torch
-
-
-def _import_autograd():
-    try:
-        import autograd
-        import autograd.numpy as anp
-    except ImportError as exc:
-        raise EngineUnavailable(
-            "HIPS autograd is not installed: pip install autograd==1.9.1 to add it to the "
-            f"comparison ({exc})") from exc
-    return autograd, anp
-
-
-def _import_fastgrad():
-    try:
-        import fastgrad
-        import fastgrad.numpy as fnp
-    except ImportError as exc:
-        raise EngineUnavailable(f"fastgrad is not importable: {exc}") from exc
-    return fastgrad, fnp
-
-
-def _import_jax():
-    """jax and jax.numpy with float64 enabled (the other backends' float64 rows are float64;
-    the float32 rows pass float32 arrays, which stay float32)."""
-    os.environ.setdefault("JAX_ENABLE_X64", "1")        # read when jax is first imported
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"JAX is not installed: pip install jax to add it to the comparison ({exc})"
-        ) from exc
-    jax.config.update("jax_enable_x64", True)
-    if jnp.zeros(1, dtype=jnp.float64).dtype != np.float64:
-        raise EngineUnavailable("JAX is installed but float64 could not be enabled "
-                                "(jax_enable_x64); set JAX_ENABLE_X64=1")
-    return jax, jnp
-
-
-def _ready(jax, tree):
-    """Wait until JAX has computed ``tree`` (its dispatch is asynchronous)."""
-    wait = getattr(jax, "block_until_ready", None)
-    if wait is not None:
-        return wait(tree)
-    for leaf in jax.tree_util.tree_leaves(tree):
-        leaf.block_until_ready()
-    return tree
 
 
 def require(name):
     """Raise ``EngineUnavailable`` (with the reason) unless backend ``name`` can run."""
-    if name.startswith("fastgrad"):
-        _import_fastgrad()
-    elif name == "autograd":
-        _import_autograd()
-    elif name == "torch":
-        _import_torch()
-    elif name == "jax":
-        _import_jax()
-    elif name in ("reference", "micrograd"):
+    if name in ("reference", "micrograd"):
         from . import engines
         engines.load(name)
-    elif name != "numpy":
-        raise ValueError(f"unknown backend {name!r}")
+    else:
+        _require_import(name)
+
+
+# ---- the backends: what each offers a forward pass -------------------------------------------
+
+@dataclass
+class Ops:
+    """The operations a forward pass uses, for one backend.
+
+    ``kind`` is ``functional``, ``tape`` or ``floor``. All kinds: ``tanh``, ``relu``,
+    ``linear(x, W, b)`` (``x @ W + b``), ``mse(pred, target)``, ``xent(logits, labels)``
+    and ``mean``. Functional: ``value_and_grad``, ``grad``, ``jit`` (None: no
+    compilation), ``ready`` (waits for asynchronous results). Tape: ``leaf(w)`` (a new
+    leaf holding a copy), ``view_leaf(a)`` (a leaf over the caller's array),
+    ``gradients(loss, leaves)``, ``sgd(leaves, grads, lr)``. Both: ``asarray`` (a batch
+    array as the backend takes it) and ``array`` (a result as an ndarray).
+    """
+
+    name: str
+    kind: str
+    tanh: Callable = None
+    relu: Callable = None
+    linear: Callable = None
+    mse: Callable = None
+    xent: Callable = None
+    mean: Callable = None
+    value_and_grad: Optional[Callable] = None
+    grad: Optional[Callable] = None
+    jit: Optional[Callable] = None
+    ready: Callable = lambda tree: tree
+    leaf: Optional[Callable] = None
+    view_leaf: Optional[Callable] = None
+    gradients: Optional[Callable] = None
+    sgd: Optional[Callable] = None
+    asarray: Callable = lambda a: a
+    array: Callable = np.asarray
+
+
+def _ready(jax):
+    """Wait until JAX has computed a tree (its dispatch is asynchronous)."""
+    wait = getattr(jax, "block_until_ready", None)
+    if wait is not None:
+        return wait
+
+    def ready(tree):
+        for leaf in jax.tree_util.tree_leaves(tree):
+            leaf.block_until_ready()
+        return tree
+    return ready
+
+
+def _functional(name):
+    library = {"fastgrad.grad": "fastgrad", "autograd": "autograd", "jax": "jax"}[name]
+    lib, anp = modules(library)
+    rows = np.arange
+
+    def xent(z, labels):
+        shifted = z - anp.max(z, axis=1, keepdims=True)
+        log_p = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+        return -anp.mean(log_p[rows(len(labels)), labels])
+
+    ops = Ops(name, "functional", tanh=anp.tanh, relu=lambda z: anp.maximum(z, 0.0),
+              linear=lambda x, W, b: x @ W + b, mse=lambda p, t: anp.mean((p - t) ** 2),
+              xent=xent, mean=anp.mean, value_and_grad=lib.value_and_grad, grad=lib.grad)
+    if name == "jax":
+        ops.jit, ops.ready, ops.asarray = lib.jit, _ready(lib), anp.asarray
+    return ops
+
+
+def _fastgrad_tensor():
+    fastgrad, _ = modules("fastgrad")
+    Tensor = fastgrad.Tensor
+
+    def gradients(loss, leaves):
+        loss.backward()
+        return [t.grad for t in leaves]
+
+    def sgd(leaves, grads, lr):
+        for t, g in zip(leaves, grads):
+            t.data -= lr * g
+            t.grad = None
+
+    # fastgrad.linear is what nn.Linear (and so nn.MLP) computes: x @ W + b as one op
+    return Ops("fastgrad.Tensor", "tape", tanh=Tensor.tanh, relu=Tensor.relu,
+               linear=fastgrad.linear, mse=fastgrad.mse_loss, xent=fastgrad.cross_entropy,
+               mean=Tensor.mean, leaf=lambda w: Tensor(w.copy(), requires_grad=True),
+               view_leaf=lambda a: Tensor(a, requires_grad=True), gradients=gradients,
+               sgd=sgd, array=lambda t: t.data if isinstance(t, Tensor) else np.asarray(t))
+
+
+def _torch():
+    torch = modules("torch")
+    F, no_grad = torch.nn.functional, torch.no_grad
+
+    def sgd(leaves, grads, lr):
+        with no_grad():
+            for t, g in zip(leaves, grads):
+                t -= lr * g
+
+    return Ops("torch", "tape", tanh=torch.tanh, relu=torch.relu,
+               linear=lambda x, W, b: x @ W + b, mse=F.mse_loss, xent=F.cross_entropy,
+               mean=torch.mean, leaf=lambda w: torch.tensor(w, requires_grad=True),
+               view_leaf=lambda a: torch.from_numpy(a).requires_grad_(),
+               gradients=lambda loss, leaves: torch.autograd.grad(loss, leaves), sgd=sgd,
+               asarray=torch.from_numpy, array=lambda t: t.detach().numpy())
+
+
+def backend_ops(name):
+    """The ``Ops`` of tensor backend ``name``; ``EngineUnavailable`` if it cannot run."""
+    if name in ("fastgrad.grad", "autograd", "jax"):
+        return _functional(name)
+    if name == "fastgrad.Tensor":
+        return _fastgrad_tensor()
+    if name == "torch":
+        return _torch()
+    if name == "numpy":
+        return Ops("numpy", "floor")
+    require(name)
+    raise ValueError(f"backend {name!r} runs no tensor workload")
+
+
+# ---- the forward passes, one per shape -------------------------------------------------------
+
+def columns_forward(ops, weights, X, Y):
+    """The seed's layout: ``A = tanh(W @ A + b)`` from ``A = X`` (features, batch), on
+    every layer, then MSE against ``Y`` (classes, batch)."""
+    A = X
+    for k in range(0, len(weights), 2):
+        A = ops.tanh(weights[k] @ A + weights[k + 1])
+    return ops.mse(A, Y)
+
+
+def rows_forward(ops, weights, X, labels):
+    """``relu(linear(h, W, b))`` on the hidden layers, cross-entropy of the logits."""
+    h = X
+    for k in range(0, len(weights) - 2, 2):
+        h = ops.relu(ops.linear(h, weights[k], weights[k + 1]))
+    return ops.xent(ops.linear(h, weights[-2], weights[-1]), labels)
+
+
+def columns_floor(weights, batch, lr, out):
+    """The columns step by hand; ``out`` as a step's (or None)."""
+    X, Y = batch
+    w = weights
+    acts = [X]                                      # A0, A1, A2, A3
+    for k in range(0, len(w), 2):
+        acts.append(np.tanh(w[k] @ acts[-1] + w[k + 1]))
+    diff = acts[-1] - Y
+    delta = (2.0 / diff.size) * diff                # d loss / d A3
+    grads = [None] * len(w)
+    for k in range(len(w) - 2, -1, -2):
+        A_out, A_in = acts[k // 2 + 1], acts[k // 2]
+        dz = delta * (1.0 - A_out * A_out)          # through tanh
+        grads[k] = dz @ A_in.T
+        grads[k + 1] = dz.sum(axis=1, keepdims=True)
+        if k:
+            delta = w[k].T @ dz
+    if out is not None:
+        out["loss"] = float(np.mean(diff * diff))
+        out["grads"] = [g.copy() for g in grads]
+    for p, g in zip(w, grads):
+        p -= lr * g
+
+
+def rows_floor(weights, batch, lr, out):
+    """The rows step by hand: a stable log-softmax and the backward pass."""
+    X, labels = batch
+    w = weights
+    rows = np.arange(len(labels))
+    acts = [X]                                      # X, h1, h2
+    for k in range(0, len(w) - 2, 2):
+        acts.append(np.maximum(acts[-1] @ w[k] + w[k + 1], 0.0))
+    z = acts[-1] @ w[-2] + w[-1]
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dz = np.exp(log_p)                              # softmax - one_hot, over n
+    dz[rows, labels] -= 1.0
+    dz /= len(rows)
+    grads = [None] * len(w)
+    for k in range(len(w) - 2, -1, -2):
+        h = acts[k // 2]
+        grads[k] = h.T @ dz
+        grads[k + 1] = dz.sum(axis=0)
+        if k:
+            dz = (dz @ w[k].T) * (h > 0)            # through relu (h = relu(z) > 0 iff z > 0)
+    if out is not None:
+        out["loss"] = float(-log_p[rows, labels].mean())
+        out["grads"] = [g.copy() for g in grads]
+    for p, g in zip(w, grads):
+        p -= lr * g
+
+
+FORWARD = {"columns": columns_forward, "rows": rows_forward}
+FLOOR = {"columns": columns_floor, "rows": rows_floor}
+
+
+# ---- one training step, per kind of backend --------------------------------------------------
+
+class Step:
+    """One SGD step of backend ``ops`` on ``problem``, on the next of its batches.
+
+    ``step(out=None)`` runs it; ``current_weights()`` gives the weights as ndarrays.
+    """
+
+    def __init__(self, ops, problem):
+        self.ops, self.lr = ops, problem.lr
+        self.batches = [tuple(ops.asarray(a) for a in b) for b in problem.batches()]
+        self.i = 0
+        forward = FORWARD[problem.shape]
+        if ops.kind == "functional":
+            self.weights = [ops.asarray(w) for w in problem.copy_weights()]
+            vg, lr = ops.value_and_grad(lambda w, *batch: forward(ops, w, *batch)), self.lr
+
+            def step(weights, *batch):
+                value, grads = vg(weights, *batch)
+                return [w - lr * g for w, g in zip(weights, grads)], value, grads
+            self._functional = ops.jit(step) if ops.jit else step
+            self.run = self._functional_step
+        elif ops.kind == "tape":
+            self.weights = [ops.leaf(w) for w in problem.weights]
+            self.forward = forward
+            self.run = self._tape_step
+        else:
+            self.weights = problem.copy_weights()
+            self.floor = FLOOR[problem.shape]
+            self.run = self._floor_step
+
+    def _next(self):
+        batch = self.batches[self.i]
+        self.i = (self.i + 1) % len(self.batches)
+        return batch
+
+    def _functional_step(self, out):
+        weights, loss, grads = self.ops.ready(self._functional(self.weights, *self._next()))
+        self.weights = weights
+        return loss, grads
+
+    def _tape_step(self, out):
+        ops, p = self.ops, self.weights
+        loss = self.forward(ops, p, *self._next())
+        grads = ops.gradients(loss, p)
+        if out is not None:
+            out["grads"] = [np.array(ops.array(g)) for g in grads]
+        ops.sgd(p, grads, self.lr)
+        return loss, None
+
+    def _floor_step(self, out):
+        self.floor(self.weights, self._next(), self.lr, out)
+        return None, None
+
+    def step(self, out=None):
+        loss, grads = self.run(out)
+        if out is not None and loss is not None:
+            out["loss"] = float(np.asarray(self.ops.array(loss)))
+            if grads is not None:
+                out["grads"] = [np.array(g) for g in grads]
+
+    def current_weights(self):
+        return [np.array(self.ops.array(w)) for w in self.weights]
+
+
+def make_step(name, problem):
+    """A fresh ``Step`` of backend ``name`` at the problem's initial weights."""
+    return Step(backend_ops(name), problem)
 
 
 # ====================================================================================
-# Workload 1: the pulsar MLP step of seed 001
+# The problems: data, initial weights, batches, shared by every backend
 # ====================================================================================
 
 PULSAR_LAYERS = (8, 25, 10, 2)
@@ -178,8 +383,20 @@ def pulsar_csv():
                   "set FASTGRAD_DATA to the file or its folder")
 
 
+def _column_weights(rng, layers):
+    """``[W1, b1, ...]``: ``W`` (n_out, n_in), ``b`` (n_out, 1), from
+    ``normal(0, 1/sqrt(n_in + n_out))``, as the pulsar notebook draws them."""
+    weights = []
+    for n_in, n_out in zip(layers, layers[1:]):
+        scale = 1.0 / np.sqrt(n_in + n_out)
+        weights.append(rng.normal(0.0, scale, (n_out, n_in)))
+        weights.append(rng.normal(0.0, scale, (n_out, 1)))
+    return weights
+
+
 class PulsarProblem:
-    """The data, the initial weights and the batches every backend shares.
+    """The data, the initial weights and the batches every backend shares (the columns
+    shape: ``batches()`` gives ``(X[idx].T, Y[idx].T)``).
 
     Attributes
     ----------
@@ -190,9 +407,12 @@ class PulsarProblem:
     weights : list of ndarray
         ``[W1, b1, W2, b2, W3, b3]``, ``W`` (n_out, n_in) and ``b`` (n_out, 1), drawn from
         ``normal(0, 1/sqrt(n_in + n_out))`` by a seeded generator.
-    batches : ndarray, (50, 100) intp
+    rows : ndarray, (50, 100) intp
         Row indices of the batches, drawn with replacement.
     """
+
+    shape = "columns"
+    lr = PULSAR_LR
 
     def __init__(self, path):
         table = np.loadtxt(path, delimiter=",", skiprows=1)
@@ -201,227 +421,31 @@ class PulsarProblem:
         self.Y = np.zeros((len(label), 2))
         self.Y[np.arange(len(label)), label] = 1.0
         rng = np.random.default_rng(PULSAR_SEED)
-        self.weights = []
-        for n_in, n_out in zip(PULSAR_LAYERS, PULSAR_LAYERS[1:]):
-            scale = 1.0 / np.sqrt(n_in + n_out)
-            self.weights.append(rng.normal(0.0, scale, (n_out, n_in)))
-            self.weights.append(rng.normal(0.0, scale, (n_out, 1)))
-        self.batches = rng.integers(0, len(label), (PULSAR_BATCHES, PULSAR_BATCH))
+        self.weights = _column_weights(rng, PULSAR_LAYERS)
+        self.rows = rng.integers(0, len(label), (PULSAR_BATCHES, PULSAR_BATCH))
+
+    def batches(self):
+        """The batches as the columns shape takes them: ``(X[idx].T, Y[idx].T)``."""
+        return [(self.X[idx].T, self.Y[idx].T) for idx in self.rows]
 
     def copy_weights(self):
         return [w.copy() for w in self.weights]
 
 
-def pulsar_mse(anp):
-    """The seed's loss written once against a numpy module (``fastgrad.numpy`` or
-    ``autograd.numpy``): ``weights`` is ``[W1, b1, W2, b2, W3, b3]``."""
-    def loss(weights, X, Y):
-        A = X.T                                     # (features, batch)
-        for k in range(0, len(weights), 2):
-            A = anp.tanh(weights[k] @ A + weights[k + 1])
-        return anp.mean((A - Y.T) ** 2)
-    return loss
-
-
-class _Cycle:
-    """The shared batches, one after the other, round and round."""
-
-    def __init__(self, batches):
-        self.batches = batches
-        self.i = 0
-
-    def next(self):
-        idx = self.batches[self.i]
-        self.i = (self.i + 1) % len(self.batches)
-        return idx
-
-
-class PulsarFunctional:
-    """``grad(loss)(weights, X, Y)`` and a new list ``w - lr * g``: autograd's idiom.
-
-    Used for both ``fastgrad.grad`` (over ``fastgrad.numpy``) and HIPS autograd.
-    """
-
-    def __init__(self, problem, grad, anp):
-        self.X, self.Y = problem.X, problem.Y
-        self.batch = _Cycle(problem.batches)
-        self.weights = problem.copy_weights()
-        self.loss = pulsar_mse(anp)
-        self.gradient = grad(self.loss)
-
-    def step(self, out=None):
-        idx = self.batch.next()
-        grads = self.gradient(self.weights, self.X[idx], self.Y[idx])
-        self.weights = [w - PULSAR_LR * g for w, g in zip(self.weights, grads)]
-        if out is not None:
-            out["grads"] = [np.array(g) for g in grads]
-
-    def current_weights(self):
-        return [np.array(w) for w in self.weights]
-
-
-class PulsarTensor:
-    """``fastgrad.Tensor`` parameters: forward, ``mse_loss``, ``backward()``, SGD on ``.data``."""
-
-    def __init__(self, problem):
-        fastgrad, _ = _import_fastgrad()
-        self.fg = fastgrad
-        self.X, self.Y = problem.X, problem.Y
-        self.batch = _Cycle(problem.batches)
-        self.params = [fastgrad.Tensor(w, requires_grad=True) for w in problem.copy_weights()]
-
-    def step(self, out=None):
-        idx = self.batch.next()
-        p = self.params
-        A = self.X[idx].T
-        for k in range(0, len(p), 2):
-            A = (p[k] @ A + p[k + 1]).tanh()
-        loss = self.fg.mse_loss(A, self.Y[idx].T)
-        loss.backward()
-        if out is not None:
-            out["loss"] = loss.item()
-            out["grads"] = [t.grad.copy() for t in p]
-        for t in p:
-            t.data -= PULSAR_LR * t.grad
-            t.grad = None
-
-    def current_weights(self):
-        return [t.data.copy() for t in self.params]
-
-
-class PulsarTorch:
-    """PyTorch eager in float64: the same layout and math, ``backward()``, SGD in place."""
-
-    def __init__(self, problem):
-        torch = self.torch = _import_torch()
-        self.F = torch.nn.functional
-        self.X = torch.from_numpy(problem.X)
-        self.Y = torch.from_numpy(problem.Y)
-        self.batch = _Cycle(torch.from_numpy(problem.batches.astype(np.int64)))
-        self.params = [torch.tensor(w, dtype=torch.float64, requires_grad=True)
-                       for w in problem.weights]
-
-    def step(self, out=None):
-        torch = self.torch
-        idx = self.batch.next()
-        p = self.params
-        A = self.X[idx].T
-        for k in range(0, len(p), 2):
-            A = torch.tanh(p[k] @ A + p[k + 1])
-        loss = self.F.mse_loss(A, self.Y[idx].T)
-        loss.backward()
-        if out is not None:
-            out["loss"] = loss.item()
-            out["grads"] = [t.grad.numpy().copy() for t in p]
-        with torch.no_grad():
-            for t in p:
-                t -= PULSAR_LR * t.grad
-                t.grad = None
-
-    def current_weights(self):
-        return [t.detach().numpy().copy() for t in self.params]
-
-
-class PulsarJax:
-    """JAX: ``value_and_grad`` of the same loss on ``jax.numpy`` and the SGD update, the
-    whole step one ``jax.jit`` function; the batch is indexed in numpy, as for the others."""
-
-    def __init__(self, problem):
-        jax, jnp = _import_jax()
-        self.jax = jax
-        self.X, self.Y = problem.X, problem.Y
-        self.batch = _Cycle(problem.batches)
-        self.weights = [jnp.asarray(w) for w in problem.copy_weights()]
-        vg = jax.value_and_grad(pulsar_mse(jnp))
-
-        def step(weights, X, Y):
-            loss, grads = vg(weights, X, Y)
-            return [w - PULSAR_LR * g for w, g in zip(weights, grads)], loss, grads
-        self._step = jax.jit(step)
-
-    def step(self, out=None):
-        idx = self.batch.next()
-        weights, loss, grads = _ready(self.jax, self._step(self.weights, self.X[idx],
-                                                           self.Y[idx]))
-        self.weights = weights
-        if out is not None:
-            out["loss"] = float(loss)
-            out["grads"] = [np.asarray(g) for g in grads]
-
-    def current_weights(self):
-        return [np.asarray(w) for w in self.weights]
-
-
-class PulsarNumpy:
-    """The floor: the forward and backward pass written out in numpy, updates in place."""
-
-    def __init__(self, problem):
-        self.X, self.Y = problem.X, problem.Y
-        self.batch = _Cycle(problem.batches)
-        self.weights = problem.copy_weights()
-
-    def step(self, out=None):
-        idx = self.batch.next()
-        w = self.weights
-        acts = [self.X[idx].T]                       # A0, A1, A2, A3
-        for k in range(0, len(w), 2):
-            acts.append(np.tanh(w[k] @ acts[-1] + w[k + 1]))
-        diff = acts[-1] - self.Y[idx].T
-        delta = (2.0 / diff.size) * diff            # d loss / d A3
-        grads = [None] * len(w)
-        for k in range(len(w) - 2, -1, -2):
-            A_out, A_in = acts[k // 2 + 1], acts[k // 2]
-            dz = delta * (1.0 - A_out * A_out)       # through tanh
-            grads[k] = dz @ A_in.T
-            grads[k + 1] = dz.sum(axis=1, keepdims=True)
-            if k:
-                delta = w[k].T @ dz
-        if out is not None:
-            out["loss"] = float(np.mean(diff * diff))
-            out["grads"] = [g.copy() for g in grads]
-        for p, g in zip(w, grads):
-            p -= PULSAR_LR * g
-
-    def current_weights(self):
-        return [w.copy() for w in self.weights]
-
-
-def pulsar_backend(name, problem):
-    """A fresh backend ``name`` at the problem's initial weights and first batch."""
-    if name == "fastgrad.grad":
-        fastgrad, fnp = _import_fastgrad()
-        return PulsarFunctional(problem, fastgrad.grad, fnp)
-    if name == "fastgrad.Tensor":
-        return PulsarTensor(problem)
-    if name == "autograd":
-        autograd, anp = _import_autograd()
-        return PulsarFunctional(problem, autograd.grad, anp)
-    if name == "torch":
-        return PulsarTorch(problem)
-    if name == "jax":
-        return PulsarJax(problem)
-    if name == "numpy":
-        return PulsarNumpy(problem)
-    raise ValueError(f"backend {name!r} does not run the pulsar step")
-
-
-# ====================================================================================
-# Workload 2: the large MLP step (784-512-512-10, ReLU, cross-entropy)
-# ====================================================================================
-
 LARGE_LAYERS = (784, 512, 512, 10)
 LARGE_BATCH = 512
-LARGE_LR = 0.01
 LARGE_SEED = 2
-
-
+LARGE_COLUMNS_SEED = 3
 class LargeProblem:
-    """One batch of random inputs and labels, and He-scaled random weights.
+    """The rows shape at scale: one batch of random inputs and labels, He-scaled weights.
 
     ``X`` is (512, 784), ``labels`` (512,) integers in [0, 10); the weights are
     ``[W1, b1, W2, b2, W3, b3]`` with ``W`` (n_in, n_out) and ``b`` (n_out,), all in
     ``dtype`` (drawn in float64, then cast, so both dtypes start from the same numbers).
     """
+
+    shape = "rows"
+    lr = 0.01
 
     def __init__(self, dtype):
         rng = np.random.default_rng(LARGE_SEED)
@@ -434,179 +458,39 @@ class LargeProblem:
                                 .astype(self.dtype))
             self.weights.append(rng.normal(0.0, 0.01, n_out).astype(self.dtype))
 
+    def batches(self):
+        return [(self.X, self.labels)]
+
     def copy_weights(self):
         return [w.copy() for w in self.weights]
 
 
-class LargeTensor:
-    """``fastgrad.Tensor`` parameters, ``linear``, ``relu``, ``cross_entropy``, ``backward()``."""
+class LargeColumnsProblem:
+    """The columns shape at scale (the seed's orientation): ``X`` (784, 512) random
+    normal columns, ``Y`` (10, 512) one-hot columns of random labels, ``W`` (n_out, n_in)
+    and ``b`` (n_out, 1) from ``normal(0, 1/sqrt(n_in + n_out))`` as in the pulsar
+    notebook; float64."""
 
-    def __init__(self, problem):
-        fastgrad, _ = _import_fastgrad()
-        self.fg = fastgrad
-        self.X, self.labels = problem.X, problem.labels
-        self.params = [fastgrad.Tensor(w, requires_grad=True) for w in problem.copy_weights()]
+    shape = "columns"
+    lr = 0.01
 
-    def step(self, out=None):
-        # fastgrad.linear is what nn.Linear (and so nn.MLP) computes: x @ W + b as one op
-        p = self.params
-        h = self.X
-        linear = self.fg.linear
-        for k in range(0, len(p) - 2, 2):
-            h = linear(h, p[k], p[k + 1]).relu()
-        logits = linear(h, p[-2], p[-1])
-        loss = self.fg.cross_entropy(logits, self.labels)
-        loss.backward()
-        if out is not None:
-            out["loss"] = loss.item()
-            out["grads"] = [t.grad.copy() for t in p]
-        for t in p:
-            t.data -= LARGE_LR * t.grad
-            t.grad = None
+    def __init__(self):
+        rng = np.random.default_rng(LARGE_COLUMNS_SEED)
+        self.X = rng.standard_normal((LARGE_LAYERS[0], LARGE_BATCH))
+        labels = rng.integers(0, LARGE_LAYERS[-1], LARGE_BATCH)
+        self.Y = np.zeros((LARGE_LAYERS[-1], LARGE_BATCH))
+        self.Y[labels, np.arange(LARGE_BATCH)] = 1.0
+        self.weights = _column_weights(rng, LARGE_LAYERS)
 
+    def batches(self):
+        return [(self.X, self.Y)]
 
-class LargeTorch:
-    """PyTorch eager: ``relu``, ``F.cross_entropy`` on integer labels, ``backward()``."""
-
-    def __init__(self, problem):
-        torch = self.torch = _import_torch()
-        self.F = torch.nn.functional
-        self.X = torch.from_numpy(problem.X)
-        self.labels = torch.from_numpy(problem.labels.astype(np.int64))
-        self.params = [torch.tensor(w, requires_grad=True) for w in problem.weights]
-
-    def step(self, out=None):
-        torch, F = self.torch, self.F
-        p = self.params
-        h = self.X
-        for k in range(0, len(p) - 2, 2):
-            h = torch.relu(h @ p[k] + p[k + 1])
-        loss = F.cross_entropy(h @ p[-2] + p[-1], self.labels)
-        loss.backward()
-        if out is not None:
-            out["loss"] = loss.item()
-            out["grads"] = [t.grad.numpy().copy() for t in p]
-        with torch.no_grad():
-            for t in p:
-                t -= LARGE_LR * t.grad
-                t.grad = None
-
-
-def large_xent(anp):
-    """Mean cross-entropy of the MLP's logits, written once against a numpy module
-    (``autograd.numpy``, ``jax.numpy``, ``fastgrad.numpy``); relu is
-    ``anp.maximum(z, 0.0)``, the functional idiom."""
-    def relu(z):
-        return anp.maximum(z, 0.0)
-
-    def loss(weights, X, labels):
-        h = X
-        for k in range(0, len(weights) - 2, 2):
-            h = relu(h @ weights[k] + weights[k + 1])
-        z = h @ weights[-2] + weights[-1]
-        shifted = z - anp.max(z, axis=1, keepdims=True)
-        log_p = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
-        return -anp.mean(log_p[np.arange(len(labels)), labels])
-    return loss
-
-
-class LargeFunctional:
-    """``value_and_grad`` of the loss above and a new list ``w - lr * g``: autograd's idiom,
-    for HIPS autograd and ``fastgrad.value_and_grad`` (``vg`` is the one to use)."""
-
-    def __init__(self, problem, vg):
-        self.X, self.labels = problem.X, problem.labels
-        self.weights = problem.copy_weights()
-        self.vg = vg
-
-    def step(self, out=None):
-        loss, grads = self.vg(self.weights, self.X, self.labels)
-        if out is not None:
-            out["loss"] = float(loss)
-            out["grads"] = [np.array(g) for g in grads]
-        self.weights = [w - LARGE_LR * g for w, g in zip(self.weights, grads)]
-
-
-class LargeJax:
-    """JAX: ``value_and_grad`` of the same loss on ``jax.numpy`` and the SGD update under
-    one ``jax.jit``; the batch and labels are put on the device once, as PyTorch's are."""
-
-    def __init__(self, problem):
-        jax, jnp = _import_jax()
-        self.jax = jax
-        self.X = jnp.asarray(problem.X)
-        labels = problem.labels
-        self.weights = [jnp.asarray(w) for w in problem.copy_weights()]
-        vg = jax.value_and_grad(large_xent(jnp))
-
-        def step(weights, X):
-            loss, grads = vg(weights, X, labels)        # labels: a constant of the program
-            return [w - LARGE_LR * g for w, g in zip(weights, grads)], loss, grads
-        self._step = jax.jit(step)
-
-    def step(self, out=None):
-        weights, loss, grads = _ready(self.jax, self._step(self.weights, self.X))
-        self.weights = weights
-        if out is not None:
-            out["loss"] = float(loss)
-            out["grads"] = [np.asarray(g) for g in grads]
-
-
-class LargeNumpy:
-    """The floor: forward, a stable log-softmax and the backward pass by hand."""
-
-    def __init__(self, problem):
-        self.X, self.labels = problem.X, problem.labels
-        self.rows = np.arange(len(problem.labels))
-        self.weights = problem.copy_weights()
-
-    def step(self, out=None):
-        w = self.weights
-        acts = [self.X]                             # X, h1, h2
-        for k in range(0, len(w) - 2, 2):
-            acts.append(np.maximum(acts[-1] @ w[k] + w[k + 1], 0.0))
-        z = acts[-1] @ w[-2] + w[-1]
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        n = len(self.rows)
-        dz = np.exp(log_p)                          # softmax - one_hot, over n
-        dz[self.rows, self.labels] -= 1.0
-        dz /= n
-        grads = [None] * len(w)
-        for k in range(len(w) - 2, -1, -2):
-            h = acts[k // 2]
-            grads[k] = h.T @ dz
-            grads[k + 1] = dz.sum(axis=0)
-            if k:
-                dz = (dz @ w[k].T) * (h > 0)        # through relu (h = relu(z) > 0 iff z > 0)
-        if out is not None:
-            out["loss"] = float(-log_p[self.rows, self.labels].mean())
-            out["grads"] = [g.copy() for g in grads]
-        for p, g in zip(w, grads):
-            p -= LARGE_LR * g
-
-
-def large_backend(name, problem):
-    """A fresh backend ``name`` at the problem's weights."""
-    if name == "fastgrad.grad":
-        fastgrad, fnp = _import_fastgrad()
-        return LargeFunctional(problem, fastgrad.value_and_grad(large_xent(fnp)))
-    if name == "fastgrad.Tensor":
-        return LargeTensor(problem)
-    if name == "torch":
-        return LargeTorch(problem)
-    if name == "autograd":
-        autograd, anp = _import_autograd()
-        return LargeFunctional(problem, autograd.value_and_grad(large_xent(anp)))
-    if name == "jax":
-        return LargeJax(problem)
-    if name == "numpy":
-        return LargeNumpy(problem)
-    raise ValueError(f"backend {name!r} does not run the large MLP")
+    def copy_weights(self):
+        return [w.copy() for w in self.weights]
 
 
 # ====================================================================================
-# Workload 3: the gradient call of seed 000
+# The seed-000 gradient call
 # ====================================================================================
 
 def seed000_arrays():
@@ -633,104 +517,55 @@ SEED000_GRADS = [
 ]
 
 
-def seed000_mse(anp):
-    """The seed's loss against a numpy module: the argument is the list of six arrays."""
-    def loss(args):
-        x, w1, w1b, w2, w2b, y = args
-        hidden = 2 * (w1 @ x + w1b)                 # act(v) = 2 v
-        y_hat = 2 * (w2 @ hidden + w2b)
-        return anp.mean((y - y_hat) ** 2)
-    return loss
+def seed000_forward(ops, args):
+    """The seed's loss on the list of six arrays (or leaves)."""
+    x, w1, w1b, w2, w2b, y = args
+    hidden = 2 * (w1 @ x + w1b)                     # act(v) = 2 v
+    y_hat = 2 * (w2 @ hidden + w2b)
+    return ops.mean((y - y_hat) ** 2)
 
 
-def seed000_backend(name):
+def _seed000_floor(args):
+    x, w1, w1b, w2, w2b, y = args
+    hidden = 2.0 * (w1 @ x + w1b)
+    err = y - 2.0 * (w2 @ hidden + w2b)
+    g_y = (2.0 / err.size) * err                    # d loss / d y
+    g_w2b = -2.0 * g_y                              # through y_hat = 2 (...)
+    g_w2 = g_w2b @ hidden.T
+    g_w1b = 2.0 * (w2.T @ g_w2b)                    # through hidden = 2 (...)
+    g_w1 = g_w1b @ x.T
+    g_x = w1.T @ g_w1b
+    return float(np.mean(err * err)), [g_x, g_w1, g_w1b, g_w2, g_w2b, g_y]
+
+
+def seed000_call(name):
     """``(grad_call, value_and_grad_call)`` of backend ``name``: each takes the list of
-    six arrays; the first returns the six gradients (ndarrays), the second the loss too.
-    The first is the one timed."""
-    if name == "fastgrad.grad":
-        fastgrad, fnp = _import_fastgrad()
-        loss = seed000_mse(fnp)
-        return fastgrad.grad(loss), fastgrad.value_and_grad(loss)
-    if name == "fastgrad.Tensor":
-        fastgrad, _ = _import_fastgrad()
-        Tensor = fastgrad.Tensor
-
-        def run(args):
+    six arrays; the first returns the six gradients, the second the loss too (as a float
+    and ndarrays). The first is the one timed."""
+    ops = backend_ops(name)
+    if ops.kind == "functional":
+        loss = lambda args: seed000_forward(ops, args)          # noqa: E731
+        grad, vg = ops.grad(loss), ops.value_and_grad(loss)
+        if ops.jit:
+            jit_grad, jit_vg = ops.jit(grad), ops.jit(vg)
+            grad = lambda args: ops.ready(jit_grad(args))       # noqa: E731
+            vg = lambda args: ops.ready(jit_vg(args))           # noqa: E731
+    elif ops.kind == "tape":
+        def vg(args):
             # fresh leaves over the caller's arrays, as grad() wraps them
-            leaves = [Tensor(a, requires_grad=True) for a in args]
-            x, w1, w1b, w2, w2b, y = leaves
-            hidden = 2 * (w1 @ x + w1b)
-            y_hat = 2 * (w2 @ hidden + w2b)
-            loss = ((y - y_hat) ** 2).mean()
-            loss.backward()
-            return loss, [t.grad for t in leaves]
+            leaves = [ops.view_leaf(a) for a in args]
+            loss = seed000_forward(ops, leaves)
+            return loss, ops.gradients(loss, leaves)
 
         def grad(args):
-            return run(args)[1]
-
-        def value_and_grad(args):
-            loss, grads = run(args)
-            return loss.item(), grads
-
-        return grad, value_and_grad
-    if name == "autograd":
-        autograd, anp = _import_autograd()
-        loss = seed000_mse(anp)
-        return autograd.grad(loss), autograd.value_and_grad(loss)
-    if name == "jax":
-        jax, jnp = _import_jax()
-        loss = seed000_mse(jnp)
-        jit_grad = jax.jit(jax.grad(loss))
-        jit_vg = jax.jit(jax.value_and_grad(loss))
+            return vg(args)[1]
+    else:
+        vg = _seed000_floor
 
         def grad(args):
-            return _ready(jax, jit_grad(args))
+            return _seed000_floor(args)[1]
 
-        def value_and_grad(args):
-            value, grads = _ready(jax, jit_vg(args))
-            return float(value), [np.asarray(g) for g in grads]
-
-        return grad, value_and_grad
-    if name == "torch":
-        torch = _import_torch()
-        from_numpy, autograd_grad, tmean = torch.from_numpy, torch.autograd.grad, torch.mean
-
-        def run(args):
-            # fresh leaves over the caller's arrays, as grad() wraps them
-            leaves = [from_numpy(a).requires_grad_() for a in args]
-            x, w1, w1b, w2, w2b, y = leaves
-            hidden = 2 * (w1 @ x + w1b)
-            y_hat = 2 * (w2 @ hidden + w2b)
-            loss = tmean((y - y_hat) ** 2)
-            return loss, [g.numpy() for g in autograd_grad(loss, leaves)]
-
-        def grad(args):
-            return run(args)[1]
-
-        def value_and_grad(args):
-            loss, grads = run(args)
-            return loss.item(), grads
-
-        return grad, value_and_grad
-    if name == "numpy":
-        def run(args):
-            x, w1, w1b, w2, w2b, y = args
-            hidden = 2.0 * (w1 @ x + w1b)
-            err = y - 2.0 * (w2 @ hidden + w2b)
-            g_y = (2.0 / err.size) * err            # d loss / d y
-            g_w2b = -2.0 * g_y                      # through y_hat = 2 (...)
-            g_w2 = g_w2b @ hidden.T
-            g_w1b = 2.0 * (w2.T @ g_w2b)            # through hidden = 2 (...)
-            g_w1 = g_w1b @ x.T
-            g_x = w1.T @ g_w1b
-            return err, [g_x, g_w1, g_w1b, g_w2, g_w2b, g_y]
-
-        def grad(args):
-            return run(args)[1]
-
-        def value_and_grad(args):
-            err, grads = run(args)
-            return float(np.mean(err * err)), grads
-
-        return grad, value_and_grad
-    raise ValueError(f"backend {name!r} does not run the seed-000 gradient call")
+    def value_and_grad(args):
+        value, grads = vg(args)
+        return float(np.asarray(ops.array(value))), [np.asarray(ops.array(g)) for g in grads]
+    return grad, value_and_grad

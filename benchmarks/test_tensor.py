@@ -10,7 +10,9 @@ are recorded, so a fast but wrong row still shows in the table, marked, and fail
 
 A backend whose library is not installed (torch, autograd, jax) is skipped with the
 reason, the scalar engines with theirs; the pulsar workload is skipped when
-``pulsars_tuned.csv`` is not found.
+``pulsars_tuned.csv`` is not found. The large MLP runs in two formulations: the rows one
+(relu, cross-entropy, ``linear``; float64 and float32) and the seed's columns one
+(``tanh(W @ A + b)`` with a column bias, MSE on one-hot targets; float64).
 """
 import time
 
@@ -19,7 +21,6 @@ import pytest
 
 from . import harness
 from . import tensor_backends as tb
-from .engines import EngineUnavailable
 
 # rounds x steps per sample, and warm-up samples (the first is the checked step)
 PULSAR_ROUNDS, PULSAR_ITERATIONS = 20, 50
@@ -45,29 +46,8 @@ NOTES = {
 }
 
 
-def _row_or_skip(not_run, row):
-    """Skip (recorded) unless ``row['backend']`` runs ``row['workload']`` here."""
-    name = row["backend"]
-    reason = tb.not_applicable(row["workload"], name)
-    if reason:
-        not_run(reason, "not applicable", **row)
-    try:
-        tb.require(name)
-    except EngineUnavailable as exc:
-        not_run(str(exc), "not installed", **row)
-
-
-def _runnable(workload, names):
-    out = []
-    for name in names:
-        if tb.not_applicable(workload, name):
-            continue
-        try:
-            tb.require(name)
-        except EngineUnavailable:
-            continue
-        out.append(name)
-    return out
+def _available(workload):
+    return harness.availability(lambda name: tb.not_applicable(workload, name), tb.require)
 
 
 def _labelled(out, weights=None):
@@ -97,23 +77,40 @@ def _step_sampler(backend, iterations, with_weights):
     return sample
 
 
-def _finish(benchmark, campaign, name, row, verdict, failures, summary, label, unit, scale,
-            note=""):
-    entry = campaign.entry(name)
-    benchmark.group = campaign.title
-    benchmark.extra_info.update(row, check=verdict, note=note,
-                                **harness.backend_context(name))
-    harness.record(benchmark, entry.samples.get("step", []), entry.iterations)
-    if benchmark.stats:
-        figure = benchmark.stats.stats.median * scale
-        benchmark.extra_info["per_step"] = figure
-        summary(f"{label:22} {name:16} {figure:10.4g} {unit}  [{verdict}]")
-    assert not failures, "\n".join(failures)
-
-
 def _outputs(campaign):
     return {n: {k: v for k, v in e.outputs.items() if not k.startswith("_")}
             for n, e in campaign.entries.items() if not e.error and e.outputs is not None}
+
+
+def _step_row(request, benchmark, campaigns, quick, not_run, summary, row, problem, title,
+              rounds, iterations, warmup, with_weights, tolerance, label, unit, scale, note):
+    """One row of a training-step workload: the campaign of its workload and dtype (run
+    by the first row), the cross-check of the first steps, the samples."""
+    workload, dtype = row["workload"], row["dtype"]
+    available = _available(workload)
+    harness.skip_unless_available(available, not_run, row)
+    if isinstance(problem, str):
+        not_run(problem, "not applicable", **row)
+
+    def add(campaign, name):
+        campaign.add(name, lambda: _step_sampler(tb.make_step(name, problem), iterations,
+                                                 with_weights),
+                     rounds(name), warmup, iterations)
+    campaign = harness.campaign_of(request, campaigns, (workload, dtype), title, quick,
+                                   (request.node.originalname,), tb.BACKENDS, available, add,
+                                   dtype=dtype)
+    name = row["backend"]
+    entry = harness.entry_or_not_run(campaign, name, not_run, row)
+    verdict, failures = harness.cross_check(name, _outputs(campaign), tolerance)
+    kinds = entry.outputs["_dtypes"]
+    if kinds != [dtype]:
+        failures.append(f"{name}: gradients of a {dtype} step came back as "
+                        f"{', '.join(kinds)}")
+        verdict = "MISMATCH: " + "; ".join(failures)
+    else:
+        verdict = f"grads {dtype}; {verdict}"
+    harness.finish(benchmark, campaign, name, row, verdict, failures, summary, label, unit,
+                   scale, note)
 
 
 # ---- workload 1: the pulsar MLP step of seed 001 --------------------------------------------
@@ -137,28 +134,29 @@ def test_tensor_pulsar_step(request, benchmark, campaigns, quick, not_run, summa
                             pulsar_problem, backend):
     row = dict(workload=PULSAR, backend=backend, dtype="float64",
                size=f"batch {tb.PULSAR_BATCH}", layers="-".join(map(str, tb.PULSAR_LAYERS)))
-    _row_or_skip(not_run, row)
-    if isinstance(pulsar_problem, str):
-        not_run(pulsar_problem, "not applicable", **row)
-    if PULSAR not in campaigns:
-        campaign = harness.Campaign(
-            "tensor: pulsar MLP step (8-25-10-2 tanh, batch 100, float64)", quick=quick)
-        wanted = harness.selected(request, ("test_tensor_pulsar_step",))
-        for name in _runnable(PULSAR, [n for n in tb.BACKENDS if n in wanted]):
-            campaign.add(name, lambda n=name: _step_sampler(
-                tb.pulsar_backend(n, pulsar_problem), PULSAR_ITERATIONS, with_weights=True),
-                PULSAR_ROUNDS, WARMUP, PULSAR_ITERATIONS)
-        campaigns[PULSAR] = campaign.run()
-    campaign = campaigns[PULSAR]
-    harness.entry_or_not_run(campaign, backend, not_run, row)
-    verdict, failures = harness.cross_check(backend, _outputs(campaign), _pulsar_tolerance)
-    _finish(benchmark, campaign, backend, row, verdict, failures, summary, "pulsar step",
-            "µs/step", 1e6, AUTOGRAD_NOTE if backend == "autograd" else "")
+    _step_row(request, benchmark, campaigns, quick, not_run, summary, row, pulsar_problem,
+              "tensor: pulsar MLP step (8-25-10-2 tanh, batch 100, float64)",
+              lambda name: PULSAR_ROUNDS, PULSAR_ITERATIONS, WARMUP, True, _pulsar_tolerance,
+              "pulsar step", "µs/step", 1e6, AUTOGRAD_NOTE if backend == "autograd" else "")
 
 
 # ---- workload 2: the large MLP step ---------------------------------------------------------
 
 LARGE = "tensor_large_mlp_step"
+
+
+LARGE_COLUMNS = "tensor_large_mlp_columns_step"
+
+
+def _large_rounds(name):
+    return LARGE_ROUNDS.get(name, LARGE_ROUNDS_DEFAULT)
+
+
+def _large_tolerance(dtype):
+    def tolerance(a, b):
+        tol = LARGE_TOL[dtype]
+        return max(tol, JAX_TOL64) if "jax" in (a, b) else tol
+    return tolerance
 
 
 @pytest.fixture(scope="module")
@@ -173,34 +171,30 @@ def test_tensor_large_mlp_step(request, benchmark, campaigns, quick, not_run, su
     layers = "-".join(map(str, tb.LARGE_LAYERS))
     row = dict(workload=LARGE, backend=backend, dtype=dtype, size=f"batch {tb.LARGE_BATCH}",
                layers=layers)
-    _row_or_skip(not_run, row)
-    key = (LARGE, dtype)
-    if key not in campaigns:
-        campaign = harness.Campaign(
-            f"tensor: large MLP step ({layers} relu, batch {tb.LARGE_BATCH}, {dtype})",
-            quick=quick)
-        wanted = harness.selected(request, ("test_tensor_large_mlp_step",), dtype=dtype)
-        for name in _runnable(LARGE, [n for n in tb.BACKENDS if n in wanted]):
-            campaign.add(name, lambda n=name: _step_sampler(
-                tb.large_backend(n, large_problems[dtype]), 1, with_weights=False),
-                LARGE_ROUNDS.get(name, LARGE_ROUNDS_DEFAULT), 1, 1)
-        campaigns[key] = campaign.run()
-    campaign = campaigns[key]
-    entry = harness.entry_or_not_run(campaign, backend, not_run, row)
+    _step_row(request, benchmark, campaigns, quick, not_run, summary, row,
+              large_problems[dtype],
+              f"tensor: large MLP step ({layers} relu, batch {tb.LARGE_BATCH}, {dtype})",
+              _large_rounds, 1, 1, False, _large_tolerance(dtype), f"large MLP {dtype}",
+              "ms/step", 1e3, NOTES.get((LARGE, backend), ""))
 
-    def tolerance(a, b):
-        tol = LARGE_TOL[dtype]
-        return max(tol, JAX_TOL64) if "jax" in (a, b) else tol
-    verdict, failures = harness.cross_check(backend, _outputs(campaign), tolerance)
-    kinds = entry.outputs["_dtypes"]
-    if kinds != [dtype]:
-        failures.append(f"{backend}: gradients of a {dtype} step came back as "
-                        f"{', '.join(kinds)}")
-        verdict = "MISMATCH: " + "; ".join(failures)
-    else:
-        verdict = f"grads {dtype}; {verdict}"
-    _finish(benchmark, campaign, backend, row, verdict, failures, summary, f"large MLP {dtype}",
-            "ms/step", 1e3, NOTES.get((LARGE, backend), ""))
+
+@pytest.fixture(scope="module")
+def large_columns_problem():
+    return tb.LargeColumnsProblem()
+
+
+@pytest.mark.parametrize("backend", tb.BACKENDS)
+def test_tensor_large_mlp_columns_step(request, benchmark, campaigns, quick, not_run,
+                                       summary, large_columns_problem, backend):
+    layers = "-".join(map(str, tb.LARGE_LAYERS))
+    row = dict(workload=LARGE_COLUMNS, backend=backend, dtype="float64",
+               size=f"batch {tb.LARGE_BATCH}", layers=layers)
+    _step_row(request, benchmark, campaigns, quick, not_run, summary, row,
+              large_columns_problem,
+              f"tensor: large MLP step, the seed's columns ({layers} tanh, bias (n, 1), MSE, "
+              f"batch {tb.LARGE_BATCH}, float64)",
+              _large_rounds, 1, 1, False, _large_tolerance("float64"), "large MLP columns",
+              "ms/step", 1e3, "")
 
 
 # ---- workload 3: the gradient call of seed 000 ----------------------------------------------
@@ -252,18 +246,18 @@ def _call_sampler(grad_call, value_and_grad_call, name, iterations):
 @pytest.mark.parametrize("backend", tb.BACKENDS)
 def test_tensor_seed000_grad(request, benchmark, campaigns, quick, not_run, summary, backend):
     row = dict(workload=SEED000, backend=backend, dtype="float64", size="6 arrays")
-    _row_or_skip(not_run, row)
-    if SEED000 not in campaigns:
-        campaign = harness.Campaign(
-            "tensor: seed-000 gradient call (tiny 2-layer net, act(x) = 2x)", quick=quick)
-        wanted = harness.selected(request, ("test_tensor_seed000_grad",))
-        for name in _runnable(SEED000, [n for n in tb.BACKENDS if n in wanted]):
-            campaign.add(name, lambda n=name: _call_sampler(
-                *tb.seed000_backend(n), n, SEED000_ITERATIONS),
-                SEED000_ROUNDS, WARMUP, SEED000_ITERATIONS)
-        campaigns[SEED000] = campaign.run()
-    campaign = campaigns[SEED000]
+    available = _available(SEED000)
+    harness.skip_unless_available(available, not_run, row)
+
+    def add(campaign, name):
+        campaign.add(name, lambda: _call_sampler(*tb.seed000_call(name), name,
+                                                 SEED000_ITERATIONS),
+                     SEED000_ROUNDS, WARMUP, SEED000_ITERATIONS)
+    campaign = harness.campaign_of(
+        request, campaigns, SEED000,
+        "tensor: seed-000 gradient call (tiny 2-layer net, act(x) = 2x)", quick,
+        ("test_tensor_seed000_grad",), tb.BACKENDS, available, add)
     entry = harness.entry_or_not_run(campaign, backend, not_run, row)
     verdict, failures = entry.outputs["_check"]
-    _finish(benchmark, campaign, backend, row, verdict, failures, summary,
-            "seed-000 grad call", "µs/call", 1e6, NOTES.get((SEED000, backend), ""))
+    harness.finish(benchmark, campaign, backend, row, verdict, failures, summary,
+                   "seed-000 grad call", "µs/call", 1e6, NOTES.get((SEED000, backend), ""))

@@ -55,25 +55,37 @@ def train_step(model, X, y, engine, lr=LEARNING_RATE):
     return engine.item(loss)
 
 
+def forward(params, x, relu, sizes=SIZES):
+    """The MLP's score of one input ``x`` from the flat parameter list, op for op as
+    ``scalar.MLP`` computes it: per neuron the bias, then ``+ w_j * x_j``; ``relu`` on
+    every layer but the last."""
+    i, n_in = 0, len(x)
+    for layer, n_out in enumerate(sizes[1:]):
+        last = layer == len(sizes) - 2
+        out = []
+        for _ in range(n_out):
+            act = params[i + n_in]
+            for j in range(n_in):
+                act = act + params[i + j] * x[j]
+            out.append(act if last else relu(act))
+            i += n_in + 1
+        x, n_in = out, n_out
+    return x[0]
+
+
+def sample_loss(relu, sizes=SIZES):
+    """The per-sample hinge loss ``relu(1 - y * score)`` as a function of
+    ``(params, x, y)``: what ``fastgrad.trace`` records once and ``vmap`` batches."""
+    def loss(params, x, y):
+        return relu(1 - y * forward(params, x, relu, sizes))
+    return loss
+
+
 def scalar_loss(X, y, relu, sizes=SIZES):
     """The demo's loss as a function of the flat parameter list, op for op as
     ``scalar.MLP`` and ``train_step`` compute it (for functional engines)."""
-    def forward(params, x):
-        i, n_in = 0, len(x)
-        for layer, n_out in enumerate(sizes[1:]):
-            last = layer == len(sizes) - 2
-            out = []
-            for _ in range(n_out):
-                act = params[i + n_in]                  # the bias, then + w_j * x_j
-                for j in range(n_in):
-                    act = act + params[i + j] * x[j]
-                out.append(act if last else relu(act))
-                i += n_in + 1
-            x, n_in = out, n_out
-        return x[0]
-
     def loss(params):
-        scores = [forward(params, x) for x in X]
+        scores = [forward(params, x, relu, sizes) for x in X]
         losses = [relu(1 - yi * si) for yi, si in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         reg_loss = ALPHA * sum(p * p for p in params)

@@ -115,3 +115,35 @@ def test_a_run_of_something_else_is_refused(tmp_path, capsys):
     source.write_text(json.dumps({"benchmarks": [{"extra_info": {}, "stats": {}}]}))
     assert report.main([str(source), "--out", str(tmp_path / "r")]) == 1
     assert "no benchmarks of this suite" in capsys.readouterr().err
+
+
+def test_second_order_rows_have_their_own_table_and_targets(run, tmp_path):
+    """Hessian rows: the peers' ratios among themselves while fastgrad's row is not run
+    (its SPEC function not installed yet), and the targets say so."""
+    size = dict(size="n = 10", n=10)
+    run["benchmarks"] += [
+        _bench("hessian_rosenbrock", "autograd", 900e-6, 800e-6, **size),
+        _bench("hessian_rosenbrock", "torch.func", 300e-6, 250e-6, **size),
+        _bench("hessian_rosenbrock", "jax", 30e-6, 25e-6, **size),
+    ]
+    run["fastgrad_suite"]["rows_not_run"].append(
+        {"workload": "hessian_rosenbrock", "backend": "fastgrad.grad", "size": "n = 10",
+         "kind": "not in this fastgrad", "reason": "not in the installed fastgrad 0.1.0: "
+                                                   "fastgrad.hessian (SPEC.md; ...)"})
+    rows = report.rows_of(run)
+    jax = _row(rows, "hessian_rosenbrock", "jax")
+    assert jax["baseline"] == "fastgrad.grad" and jax["x_fastgrad"] is None
+    assert jax["vs"]["autograd"] == pytest.approx(30.0)            # 900 µs / 30 µs
+    assert jax["vs"]["torch.func"] == pytest.approx(10.0)
+    assert _row(rows, "hessian_rosenbrock", "fastgrad.grad")["status"] == "not run"
+    source = tmp_path / "bench.json"
+    source.write_text(json.dumps(run))
+    assert report.main([str(source), "--out", str(tmp_path / "r"), "--no-plot"]) == 0
+    md = (tmp_path / "r" / "results.md").read_text()
+    section = md.split("## Hessians and Hessian-vector products", 1)[1].split("\n## ", 1)[0]
+    assert "| vs autograd | vs torch.func | vs double backward | vs JAX | vs CasADi |" in section
+    assert "| Rosenbrock Hessian | n = 10 | float64 | jax | 30 µs/call |" in section
+    assert ("| Rosenbrock Hessian: fastgrad.hessian >= 3x faster than autograd | not measured "
+            "(no fastgrad.grad row or no row of autograd) | ? |") in section
+    assert "fastgrad.hessian (SPEC.md" in md.split("## Rows not run", 1)[1]
+    assert "Rosenbrock" not in report.summary(rows)     # no fastgrad figure: no summary line
