@@ -427,3 +427,21 @@ def test_hessian_vector_products_run_forward_over_reverse():
     forward_calls.clear()
     close(hessian_vector_product(lambda x: np.sum(cube(x)))(x, v), 6 * x * v)
     assert forward_calls
+
+
+# ---- power at a zero base or exponent: the masked branch must not leak nan -----------------
+
+@pytest.mark.parametrize("outer", [grad, deriv])
+def test_second_derivative_of_power_in_the_exponent_at_base_zero(outer):
+    # d/dy 0**y = 0 for y > 0 (PyTorch's convention); its derivative is 0 too, not nan
+    for inner in (grad, deriv):
+        assert outer(inner(lambda y: np.power(0.0, y)))(0.14) == 0.0
+
+
+def test_hessian_of_power_with_a_zero_exponent_or_base():
+    exponents = onp.array([0.0, 2.0, 3.0])
+    f = lambda x: np.sum(x ** exponents)                  # noqa: E731
+    for x in (onp.array([0.0, 0.0, 1.0]), onp.array([0.5, 0.0, 1.0])):
+        H = hessian(f)(x)
+        close(H, onp.diag(exponents * (exponents - 1) * onp.where(
+            exponents >= 2, x ** onp.maximum(exponents - 2, 0), 0.0)))

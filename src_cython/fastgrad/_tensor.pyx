@@ -669,10 +669,16 @@ cdef object _v_pow(object g, object ans, tuple a, object p, int k):
             if y == 2:
                 return g * (2.0 * x)
             return g * (y * x ** (y - 1))
-        return g * _where(_const(y) == 0, 0.0, y * x ** (y - 1))
-    # x**y * log(x), and 0 where x == 0 and y >= 0 (PyTorch's convention)
+        # the branch not taken is computed at y = 1, so that its derivatives (taken when
+        # this rule is itself differentiated) are finite and the masked zeros stay zeros
+        zero = _const(y) == 0
+        y1 = _where(zero, 1.0, y)
+        return g * _where(zero, 0.0, y1 * x ** (y1 - 1))
+    # x**y * log(x), and 0 where x == 0 and y >= 0 (PyTorch's convention); the branch not
+    # taken reads log(1), not log(0), for the same reason
+    zero = (_const(x) == 0) & (_const(y) >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * _where((_const(x) == 0) & (_const(y) >= 0), 0.0, ans * np.log(x))
+        return g * _where(zero, 0.0, ans * np.log(_where(zero, 1.0, x)))
 
 cdef object _v_select(object g, object ans, tuple a, object p, int k):
     # maximum and minimum: the gradient goes to the operand that was chosen, and half to
