@@ -50,6 +50,24 @@ cdef struct OpRow:
     rule_t rule             # forward value and local partials
 
 
+# The tape's columns (one array each, one row per node). _columns() in _scalar.pyx lists
+# them with their item sizes and kinds; resizing, freeing, nbytes and compaction all
+# iterate that one list.
+cdef enum:
+    N_COLUMNS = 9
+
+cdef enum ColumnKind:
+    COL_DATA            # moved as is by compaction
+    COL_NODE            # a node index: moved, then remapped to the parent's new row
+    COL_HANDLE          # a borrowed Value pointer: moved, the Value's idx updated
+    COL_SCRATCH         # per-sweep scratch (compaction's mark array): not moved
+
+cdef struct Column:
+    void** ptr              # address of the Tape's pointer to the array
+    size_t itemsize         # bytes a row
+    ColumnKind kind
+
+
 cdef class Tape:
     # Structure of arrays, one row per node, grown by doubling realloc.
     cdef uint8_t* op            # op code
@@ -62,11 +80,13 @@ cdef class Tape:
     cdef uint32_t* seen         # sweep stamp: == epoch when reached by the current sweep
     cdef PyObject** handle      # borrowed pointer to the node's Value handle, or NULL
     cdef Py_ssize_t n           # rows in use, the sink included
-    cdef Py_ssize_t cap         # rows allocated
+    cdef Py_ssize_t cap         # rows usable in every column: <= rows[c] for each c
+    cdef Py_ssize_t rows[N_COLUMNS]  # rows allocated in each column (see _resize)
     cdef uint32_t epoch         # stamp of the latest sweep
     cdef readonly Py_ssize_t compactions  # how many mark-and-compact passes ran
     cdef dict labels            # row -> label, for the few rows that have one
 
+    cdef int _columns(self, Column* cols) noexcept
     cdef int _resize(self, Py_ssize_t cap) except -1
     cdef int _make_room(self) except -1
     cdef int _compact(self) except -1

@@ -22,6 +22,13 @@ into the sink; nothing ever reads it, and the sweep stays branch-free over op ki
 For an op with one Value operand, ``db`` holds the op's constant (the 3 in ``x * 3``), so
 the tape keeps every operand and can be re-evaluated with new leaf values (replay).
 
+The columns are listed once, in ``Tape._columns`` (pointer, item size, kind); growing,
+shrinking, freeing, ``nbytes`` and compaction all iterate that list. Resizing is all or
+nothing: a growth raises ``cap`` only once every column has grown (a failed ``realloc``
+raises ``MemoryError`` and leaves ``cap`` as it was), a shrink lowers ``cap`` before
+shrinking any column (a column that fails to shrink keeps its larger block). So ``cap``
+never exceeds the rows of any column, whatever fails.
+
 Sweep semantics
 ---------------
 ``backward()`` stamps the rows it reaches with a fresh epoch. A row reached for the first
@@ -68,7 +75,7 @@ from cpython.object cimport PyObject
 from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh
 from libc.stdint cimport INT32_MAX
 from libc.stdlib cimport free, realloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numbers
 import threading
@@ -273,12 +280,46 @@ cdef inline Py_ssize_t _capacity_for(Py_ssize_t n) noexcept nogil:
     return cap
 
 
-cdef int _realloc(void** ptr, Py_ssize_t rows, size_t itemsize) except -1:
-    cdef void* p = realloc(ptr[0], <size_t>rows * itemsize)
-    if p == NULL:
-        raise MemoryError(f"fastgrad: cannot allocate a tape of {rows} nodes")
-    ptr[0] = p
-    return 0
+# Test hook: when positive, the n-th call of _realloc from now fails as if the system
+# were out of memory (tests/test_memory.py uses it to check that a failed resize leaves
+# the tape consistent). One integer test on a path taken only when a tape resizes.
+cdef Py_ssize_t _fail_countdown = 0
+
+
+def _fail_allocation(Py_ssize_t n):
+    """Make the ``n``-th tape allocation from now fail (0 disarms). For tests only."""
+    global _fail_countdown
+    if n < 0:
+        raise ValueError(f"_fail_allocation takes n >= 0, got {n}")
+    _fail_countdown = n
+
+
+cdef void* _realloc(void* ptr, Py_ssize_t rows, size_t itemsize) noexcept:
+    # realloc, or NULL (leaving ptr untouched) when it fails or the test hook says so
+    global _fail_countdown
+    if _fail_countdown > 0:
+        _fail_countdown -= 1
+        if _fail_countdown == 0:
+            return NULL
+    return realloc(ptr, <size_t>rows * itemsize)
+
+
+cdef void _move_rows(char* base, size_t size, const uint32_t* dest, Py_ssize_t start,
+                     Py_ssize_t n) noexcept nogil:
+    # Compaction of one column: row i goes to row dest[i] for live rows (dest[i] != 0).
+    cdef Py_ssize_t i
+    if size == 1:
+        for i in range(start, n):
+            if dest[i]:
+                (<uint8_t*>base)[dest[i]] = (<uint8_t*>base)[i]
+    elif size == 4:
+        for i in range(start, n):
+            if dest[i]:
+                (<uint32_t*>base)[dest[i]] = (<uint32_t*>base)[i]
+    else:
+        for i in range(start, n):
+            if dest[i]:
+                memcpy(base + dest[i] * size, base + i * size, size)
 
 
 @cython.final
@@ -307,15 +348,10 @@ cdef class Tape:
         self.n = 1
 
     def __dealloc__(self):
-        free(self.op)
-        free(self.pa)
-        free(self.pb)
-        free(self.val)
-        free(self.da)
-        free(self.db)
-        free(self.adj)
-        free(self.seen)
-        free(self.handle)
+        cdef Column cols[N_COLUMNS]
+        self._columns(cols)
+        for c in range(N_COLUMNS):
+            free(cols[c].ptr[0])
 
     def __len__(self):
         return self.n - 1
@@ -328,8 +364,13 @@ cdef class Tape:
     @property
     def nbytes(self):
         """Bytes held by the node arrays."""
-        return self.cap * (sizeof(uint8_t) + 2 * sizeof(node_t) + 4 * sizeof(float64_t)
-                           + sizeof(uint32_t) + sizeof(PyObject*))
+        cdef Column cols[N_COLUMNS]
+        self._columns(cols)
+        return sum([self.rows[c] * cols[c].itemsize for c in range(N_COLUMNS)])
+
+    def _allocated_rows(self):
+        """Rows allocated in each column, in column order (for tests)."""
+        return [self.rows[c] for c in range(N_COLUMNS)]
 
     def compact(self):
         """Reclaim every row no Value can reach now (normally done when the tape fills).
@@ -343,20 +384,47 @@ cdef class Tape:
     def __repr__(self):
         return f"<fastgrad Tape: {self.n - 1} nodes, {self.nbytes} bytes>"
 
+    cdef int _columns(self, Column* cols) noexcept:
+        # THE list of columns: adding one here is all resizing, freeing, nbytes and
+        # compaction need (and N_COLUMNS in _scalar.pxd).
+        cols[0] = Column(<void**>&self.op, sizeof(uint8_t), COL_DATA)
+        cols[1] = Column(<void**>&self.pa, sizeof(node_t), COL_NODE)
+        cols[2] = Column(<void**>&self.pb, sizeof(node_t), COL_NODE)
+        cols[3] = Column(<void**>&self.val, sizeof(float64_t), COL_DATA)
+        cols[4] = Column(<void**>&self.da, sizeof(float64_t), COL_DATA)
+        cols[5] = Column(<void**>&self.db, sizeof(float64_t), COL_DATA)
+        cols[6] = Column(<void**>&self.adj, sizeof(float64_t), COL_DATA)
+        cols[7] = Column(<void**>&self.seen, sizeof(uint32_t), COL_SCRATCH)
+        cols[8] = Column(<void**>&self.handle, sizeof(PyObject*), COL_HANDLE)
+        return 0
+
     cdef int _resize(self, Py_ssize_t cap) except -1:
+        """Give every column ``cap`` rows, all or nothing.
+
+        Growing raises ``cap`` only after every column grew: if one ``realloc`` fails,
+        the columns grown so far are merely larger than needed, ``cap`` keeps the old
+        size and ``MemoryError`` is raised. Shrinking lowers ``cap`` first, so a column
+        that fails to shrink keeps its larger block (C's ``realloc`` leaves it intact) and
+        the tape stays consistent; a failed shrink is not an error.
+        """
+        cdef Column cols[N_COLUMNS]
+        cdef void* p
         if cap > <Py_ssize_t>INT32_MAX + 1:
             raise OverflowError("fastgrad: a tape holds at most 2**31 - 1 nodes")
-        _realloc(<void**>&self.op, cap, sizeof(uint8_t))
-        _realloc(<void**>&self.pa, cap, sizeof(node_t))
-        _realloc(<void**>&self.pb, cap, sizeof(node_t))
-        _realloc(<void**>&self.val, cap, sizeof(float64_t))
-        _realloc(<void**>&self.da, cap, sizeof(float64_t))
-        _realloc(<void**>&self.db, cap, sizeof(float64_t))
-        _realloc(<void**>&self.adj, cap, sizeof(float64_t))
-        _realloc(<void**>&self.seen, cap, sizeof(uint32_t))
-        _realloc(<void**>&self.handle, cap, sizeof(PyObject*))
-        # every array now holds at least min(old, new) rows, which covers self.n
-        self.cap = cap
+        self._columns(cols)
+        if cap < self.cap:
+            self.cap = cap
+        for c in range(N_COLUMNS):
+            if self.rows[c] == cap:
+                continue
+            p = _realloc(cols[c].ptr[0], cap, cols[c].itemsize)
+            if p != NULL:
+                cols[c].ptr[0] = p
+                self.rows[c] = cap
+            elif cap > self.rows[c]:
+                raise MemoryError(f"fastgrad: cannot allocate a tape of {cap} nodes "
+                                  f"({cap * cols[c].itemsize} bytes for one column)")
+        self.cap = cap                  # every column holds at least cap rows now
         return 0
 
     cdef int _make_room(self) except -1:
@@ -372,6 +440,8 @@ cdef class Tape:
         # Mark: `seen` serves as scratch (a sweep's stamps need not survive).
         cdef Py_ssize_t n = self.n, i, j
         cdef uint32_t* live = self.seen
+        cdef Column cols[N_COLUMNS]
+        cdef node_t* ref
         memset(live, 0, n * sizeof(uint32_t))
         live[0] = 1
         for i in range(n - 1, 0, -1):
@@ -379,30 +449,35 @@ cdef class Tape:
                 live[i] = 1
                 live[self.pa[i]] = 1
                 live[self.pb[i]] = 1
-        # Compact: parents precede children, so their new index is known already.
-        # Rows below the first dead one keep their place.
+        # New rows: parents precede children, so a row's new index is known before its
+        # children's. Rows below the first dead one keep their place.
         live[0] = 0
         j = 1
         while j < n and live[j]:
             live[j] = <uint32_t>j
             j += 1
-        for i in range(j, n):
+        cdef Py_ssize_t first_moved = j
+        for i in range(first_moved, n):
             if live[i]:
                 live[i] = <uint32_t>j
-                self.op[j] = self.op[i]
-                self.pa[j] = <node_t>live[self.pa[i]]
-                self.pb[j] = <node_t>live[self.pb[i]]
-                self.val[j] = self.val[i]
-                self.da[j] = self.da[i]
-                self.db[j] = self.db[i]
-                self.adj[j] = self.adj[i]
-                self.handle[j] = self.handle[i]
-                if self.handle[j] != NULL:
-                    (<Value>self.handle[j]).idx = <node_t>j
                 j += 1
+        # Move every column (the one list), then fix what refers to rows.
+        self._columns(cols)
+        for c in range(N_COLUMNS):
+            if cols[c].kind == COL_SCRATCH:
+                continue
+            _move_rows(<char*>cols[c].ptr[0], cols[c].itemsize, live, first_moved, n)
+            if cols[c].kind == COL_NODE:
+                ref = <node_t*>cols[c].ptr[0]
+                for i in range(first_moved, j):
+                    ref[i] = <node_t>live[ref[i]]
+            elif cols[c].kind == COL_HANDLE:
+                for i in range(first_moved, j):
+                    if self.handle[i] != NULL:
+                        (<Value>self.handle[i]).idx = <node_t>i
         if self.labels:
             self.labels = {live[i]: label for i, label in self.labels.items() if live[i]}
-        memset(live, 0, j * sizeof(uint32_t))
+        memset(live, 0, n * sizeof(uint32_t))
         self.n = j
         self.compactions += 1
         return 0
@@ -653,10 +728,9 @@ cdef class Value:
         if self.idx == tape.n - 1:
             tape._trim()
             if tape.cap > KEEP_CAP and 8 * tape.n < tape.cap:
-                try:
-                    tape._resize(max(_capacity_for(tape.n), KEEP_CAP))
-                except MemoryError:     # shrinking failed: keep the larger arrays
-                    pass
+                # a shrink never raises MemoryError (a failed one keeps the larger
+                # arrays); OverflowError cannot happen when shrinking
+                tape._resize(max(_capacity_for(tape.n), KEEP_CAP))
 
     # ---- attributes -------------------------------------------------------------------
 
