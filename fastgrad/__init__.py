@@ -10,7 +10,8 @@ from ._tensor import (Tensor, concatenate, cross_entropy, is_grad_enabled, linea
                       log_softmax, maximum, minimum, mse_loss, no_grad, set_grad_enabled,
                       softmax, stack, where)
 from .functional import grad, value_and_grad
-from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from . import functions as _functions
+from .functions import *  # noqa: F401,F403  (tanh, sin, ...: one per scalar op-table row)
 
 # Imported on first use, so that `import fastgrad` stays cheap.
 _LAZY = {"nn": ".nn", "optim": ".optim", "datasets": ".datasets", "viz": ".viz",
@@ -37,7 +38,7 @@ __all__ = [
     "Value", "Tape", "current_tape",
     "Tensor", "no_grad", "is_grad_enabled", "set_grad_enabled",
     "grad", "value_and_grad",
-    "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
+    *_functions.__all__,
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
     "where", "maximum", "minimum",
     "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",

@@ -56,6 +56,8 @@ STUBTEST_ALLOWLIST = r"""
 fastgrad\._\w+\.__test__
 fastgrad\._\w+\.__reduce_cython__
 fastgrad\._\w+\.__setstate_cython__
+# the table of C functions other compiled modules cimport (Cython makes it)
+fastgrad\._\w+\.__pyx_capi__
 # reshape(a, shape, *args, **kwargs) takes the extra arguments only to refuse them
 fastgrad\._tensor\.reshape
 """

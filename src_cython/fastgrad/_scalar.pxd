@@ -7,47 +7,34 @@ from cpython.object cimport PyObject
 ctypedef double float64_t
 ctypedef int32_t node_t             # index of a node on a tape (node 0 is the sink)
 
-# Op codes index OPS (the op table in _scalar.pyx).
+# An op code indexes the op table (ROWS in _scalar.pyx), which assigns codes in the
+# order its rows are written; only the leaf's is fixed.
 cdef enum:
     OP_LEAF = 0
-    # two Value operands: parents a and b
-    OP_ADD
-    OP_SUB
-    OP_MUL
-    OP_DIV
-    OP_POW
-    # one Value operand (parent a) and a constant k, kept in the db slot
-    OP_ADDK         # x + k
-    OP_SUBK         # x - k
-    OP_RSUBK        # k - x
-    OP_MULK         # x * k
-    OP_DIVK         # x / k
-    OP_RDIVK        # k / x
-    OP_POWK         # x ** k
-    OP_RPOWK        # k ** x
-    # one Value operand, no constant
-    OP_NEG
-    OP_TANH
-    OP_RELU
-    OP_SIGMOID
-    OP_EXP
-    OP_LOG
-    OP_SIN
-    OP_COS
-    OP_SQRT
-    OP_ABS
-    N_OPS
+    MAX_OPS = 64            # room in the op table (op codes are one byte on the tape)
 
-# An op's forward rule and its local partials, computed together:
-# returns f(x, y) and stores df/dx in dx[0], df/dy in dy[0]. For ops with one
-# Value operand, y is the constant k (or unused) and dy is ignored.
-ctypedef float64_t (*rule_t)(float64_t x, float64_t y,
-                             float64_t* dx, float64_t* dy) noexcept nogil
+# An op's rules (see "The op table" in _scalar.pyx): loops over n samples.
+# rule: v = f(x, y), dx = df/dx, dy = df/dy. rule2: the second partials.
+# For an op with a constant, y points at the one constant; for an op of one Value
+# operand, y, dy, dxy and dyy are not used.
+ctypedef void (*rule_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                        float64_t* v, float64_t* dx, float64_t* dy) noexcept nogil
+ctypedef void (*rule2_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                         float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil
 
 cdef struct OpRow:
-    const char* name        # what Value.op shows
+    const char* key         # unique id ("rsubk"): tests and the reference engine use it
+    const char* name        # what Value.op shows ("-")
+    const char* method      # Value method and fastgrad function ("tanh"), or NULL
     int arity               # 0 leaf, 1 one Value operand (+ maybe a constant), 2 two Values
+    bint constant           # one Value operand and a constant k (kept in the db column)
+    bint guard              # a comparison recorded as a guard (value 1.0 or 0.0)
     rule_t rule             # forward value and local partials
+    rule2_t rule2           # second partials
+    const char* doc         # docstring of the method (NULL without one)
+
+cdef const OpRow* op_row(int code) noexcept nogil
+cdef int n_ops() noexcept nogil
 
 
 # The tape's columns (one array each, one row per node). _columns() in _scalar.pyx lists
