@@ -16,7 +16,8 @@ from .functions import *  # noqa: F401,F403  (tanh, sin, ...: one per scalar op-
 # Imported on first use, so that `import fastgrad` stays cheap.
 _LAZY = {"nn": ".nn", "optim": ".optim", "datasets": ".datasets", "viz": ".viz",
          "reference": ".reference", "draw_dot": ".viz", "to_dot": ".viz",
-         "tape_table": ".viz"}
+         "tape_table": ".viz", "Function": ".function", "trace": ".function",
+         "load_function": ".function", "BranchChanged": ".function"}
 
 
 def __getattr__(name):
@@ -42,4 +43,5 @@ __all__ = [
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
     "where", "maximum", "minimum",
     "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",
+    "Function", "trace", "load_function", "BranchChanged",
 ]
