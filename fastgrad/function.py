@@ -12,6 +12,7 @@ a list (or tuple) of Values takes a sequence or a 1-D array of that length, nest
 lists nest. Results come back in the same shapes: a float for a Value, a 1-D ndarray
 for a flat list of Values, a list for a nested one.
 """
+import functools
 import numbers
 
 import numpy as np
@@ -40,6 +41,11 @@ def _spec_of(tree, what, leaves):
                     f"Values, got {type(tree).__name__}")
 
 
+@functools.lru_cache(maxsize=256)
+def _is_flat(spec):
+    return spec is not None and all(s is None for s in spec)
+
+
 def _size(spec):
     return 1 if spec is None else sum(_size(s) for s in spec)
 
@@ -56,12 +62,15 @@ def _flatten(arg, spec, where, out):
         out.append(float(arg))
         return
     if isinstance(arg, np.ndarray):
-        if arg.ndim != 1 or not all(s is None for s in spec):
+        if arg.ndim != 1 or not _is_flat(spec):
             raise ValueError(f"{where}: expected a sequence of {len(spec)} items, got an "
                              f"array of shape {arg.shape}")
         if not np.issubdtype(arg.dtype, np.number) or np.iscomplexobj(arg):
             raise TypeError(f"{where}: expected real numbers, got an array of {arg.dtype}")
-        arg = arg.tolist()
+        if len(arg) != len(spec):
+            raise ValueError(f"{where}: expected {len(spec)} items, got {len(arg)}")
+        out.extend(arg.astype(np.float64, copy=False).tolist())
+        return
     if not isinstance(arg, (list, tuple)):
         raise TypeError(f"{where}: expected a sequence of {len(spec)} items, got "
                         f"{type(arg).__name__}")
@@ -75,7 +84,7 @@ def _unflatten(flat, spec, pos=0):
     """Numbers ``flat[pos:]`` in the shape of ``spec``; returns (result, next pos)."""
     if spec is None:
         return float(flat[pos]), pos + 1
-    if all(s is None for s in spec):
+    if _is_flat(spec):
         return np.array(flat[pos:pos + len(spec)], dtype=np.float64), pos + len(spec)
     out = []
     for s in spec:
@@ -84,6 +93,7 @@ def _unflatten(flat, spec, pos=0):
     return out, pos
 
 
+@functools.lru_cache(maxsize=256)
 def _shape(spec):
     if spec is None:
         return ()
@@ -230,9 +240,13 @@ class Function:
         return np.array(flat, dtype=np.float64)
 
     def _offsets(self):
-        off = [0]
-        for s in self._in_specs:
-            off.append(off[-1] + _size(s))
+        # where each argument's numbers start in the flat inputs (computed once)
+        off = self.__dict__.get("_off")
+        if off is None:
+            off = [0]
+            for s in self._in_specs:
+                off.append(off[-1] + _size(s))
+            self._off = off
         return off
 
     def _arg_like(self, flat):
@@ -468,13 +482,20 @@ class BatchedFunction:
             raise ValueError("vmap: the batch is empty (0 samples)")
         cols = []
         for i, (a, ax, spec) in enumerate(zip(args, self.in_axes, F._in_specs)):
+            if ax == 0 and spec is None and isinstance(a, np.ndarray):
+                if a.ndim != 1:
+                    raise ValueError(f"vmap: argument {i} must have shape (N,), got {a.shape}")
+                if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+                    raise TypeError(f"argument {i}: expected real numbers, got an array of "
+                                    f"{a.dtype}")
+                cols.append(np.asarray(a, dtype=np.float64)[None, :])
+                continue
             if ax is None:
                 flat = []
                 _flatten(a, spec, f"argument {i}", flat)
                 cols.append(np.repeat(np.array(flat, dtype=np.float64)[:, None], N, axis=1))
             else:
-                if isinstance(a, np.ndarray) and spec is not None and all(
-                        s is None for s in spec):
+                if isinstance(a, np.ndarray) and _is_flat(spec):
                     if a.ndim != 2 or a.shape[1] != len(spec):
                         raise ValueError(f"vmap: argument {i} must have shape (N, {len(spec)})"
                                          f", got {a.shape}")

@@ -440,3 +440,33 @@ def test_functions_run_in_threads_without_the_gil():
     for t in threads:
         t.join()
     assert results == [expected] * 80
+
+
+def test_training_micrograd_style_code_with_vmap():
+    from fastgrad.nn.scalar import MLP, parameter_values, record_loss, set_parameter_values
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 2))
+    Y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+    model = MLP(2, [8, 8, 1], rng=0)
+    hinge = lambda score, y: (1 + -y * score).relu()        # noqa: E731
+    step = record_loss(model, hinge, 2)
+    P = parameter_values(model)
+    # the batched gradient equals the eager engine's, sample by sample, summed
+    losses, grads = step.value_and_grad(P, X, Y)
+    assert grads.shape == (40, len(P))
+    total = sum(hinge(model([Value(a), Value(b)]), yi) for (a, b), yi in zip(X, Y))
+    model.zero_grad()
+    total.backward()
+    assert close(losses.sum(), total.data)
+    assert close(grads.sum(axis=0), [p.grad for p in model.parameters()], rel=1e-11)
+    first = losses.mean()
+    for _ in range(30):
+        losses, grads = step.value_and_grad(P, X, Y)
+        P = P - 0.05 * grads.mean(axis=0)
+    assert step(P, X, Y).mean() < first
+    set_parameter_values(model, P)
+    assert model.parameters()[0].data == P[0]
+    with pytest.raises(ValueError, match="n_in must be a positive int"):
+        record_loss(model, hinge, 0)
+    with pytest.raises(ValueError, match="has 105 parameters, got 2 values"):
+        set_parameter_values(model, [1.0, 2.0])
