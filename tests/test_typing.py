@@ -148,6 +148,7 @@ def test_stubs_match_the_compiled_modules(tmp_path):
         config = _isolate(mp, tmp_path)
         result = subprocess.run(
             [sys.executable, "-m", "mypy.stubtest", "fastgrad._scalar", "fastgrad._tensor",
+             "fastgrad._function",
              "--mypy-config-file", config, "--allowlist", str(allowlist)],
             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,7 +3,7 @@
 
 from libc.stdint cimport int32_t, uint8_t
 
-from fastgrad._scalar cimport float64_t
+from fastgrad._scalar cimport OpRow, float64_t
 
 ctypedef int32_t slot_t             # index of a slot (slot 0 is the sink)
 
@@ -18,3 +18,4 @@ cdef struct Prog:
     const slot_t* b             # second operand's slot (0 for ops of one Value operand)
     const float64_t* k          # the constant of ops such as x * k (else 0)
     const float64_t* expect     # per instruction: a guard's recorded outcome (else 0)
+    const OpRow** row           # per instruction: its op-table row (looked up once)

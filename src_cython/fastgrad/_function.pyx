@@ -39,12 +39,11 @@ from libc.stdint cimport INT32_MAX, int32_t, uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 
-from fastgrad._scalar cimport (OP_LEAF, OpRow, Tape, Value, float64_t, n_ops, node_t,
-                               op_row)
+from fastgrad._scalar cimport OP_LEAF, Tape, Value, n_ops, node_t, op_row
 
 import numpy as np
 
-from fastgrad._scalar import OPS
+from fastgrad._scalar import OPS as _OPS
 
 
 class BranchChanged(ValueError):
@@ -71,7 +70,7 @@ cdef str _operand_name(Tape tape, node_t p, const uint8_t* dep, dict input_index
         return label or f"inputs[{input_index[p]}]"
     if dep[p] == 0:
         return label or repr(tape.val[p])
-    return label or f"({OPS[tape.op[p]].name or 'leaf'} node)"
+    return label or f"({_OPS[tape.op[p]].name or 'leaf'} node)"
 
 
 @cython.boundscheck(False)
@@ -230,6 +229,7 @@ _ARRAYS = {"op": np.uint8, "dst": np.int32, "a": np.int32, "b": np.int32, "k": n
            "const_vals": np.float64, "outputs": np.int32}
 
 
+@cython.final
 cdef class Program:
     """An immutable recorded program: the arrays of ``build``, checked, and its sweeps.
 
@@ -255,6 +255,9 @@ cdef class Program:
     def __init__(self, dict arrays):
         cdef Py_ssize_t i, n, n_slots
         cdef const OpRow* row
+        if self.prog.row != NULL:
+            raise RuntimeError("Program.__init__ may be called only once: a program is "
+                               "immutable")
         try:
             got = {name: np.ascontiguousarray(arrays[name], dtype)
                    for name, dtype in _ARRAYS.items()}
@@ -290,7 +293,7 @@ cdef class Program:
                     not row.guard and (self._dst[i] == self._a[i] or self._dst[i] == self._b[i]
                                        or self._dst[i] in fixed)):
                 raise ValueError(f"not a fastgrad program: instruction {i} "
-                                 f"({OPS[self._op[i]].key}) has bad slots")
+                                 f"({_OPS[self._op[i]].key}) has bad slots")
         self._k = got["k"]
         self._expect = got["expect"]
         self._inputs = got["inputs"]
@@ -311,6 +314,14 @@ cdef class Program:
         self.prog.b = &self._b[0] if n else NULL
         self.prog.k = &self._k[0] if n else NULL
         self.prog.expect = &self._expect[0] if n else NULL
+        self.prog.row = <const OpRow**>malloc(max(n, 1) * sizeof(OpRow*))
+        if self.prog.row == NULL:
+            raise MemoryError("fastgrad.Function: cannot allocate the program")
+        for i in range(n):
+            self.prog.row[i] = op_row(self._op[i])
+
+    def __dealloc__(self):
+        free(<void*>self.prog.row)
 
     @property
     def n_instructions(self):
@@ -407,7 +418,8 @@ cdef class Program:
                     for j in range(n_out):
                         for s in range(B):
                             adj[self._outputs[j] * B + s] += sd[j * B + s]
-                    _reverse(&self.prog, B, adj, da, db, adt, dda, ddb)
+                    memset(scratch, 0, B * sizeof(float64_t))
+                    _reverse(&self.prog, B, adj, da, db, adt, dda, ddb, scratch)
                 grads = np.empty(n_in * B)
                 _gather(adj, self._inputs, B, grads)
                 if second:
@@ -451,7 +463,7 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
     cdef float64_t* hxy = scratch + 2 * B
     cdef float64_t* hyy = scratch + 3 * B
     for i in range(P.n):
-        row = op_row(P.op[i])
+        row = P.row[i]
         x = val + P.a[i] * B
         y = (val + P.b[i] * B) if row.arity == 2 else (P.k + i)
         if row.guard:
@@ -494,7 +506,9 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
 @cython.wraparound(False)
 cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t* da,
                    const float64_t* db, float64_t* adt, const float64_t* dda,
-                   const float64_t* ddb) noexcept nogil:
+                   const float64_t* ddb, const float64_t* zeros) noexcept nogil:
+    # An op of one Value operand reads its second partial from `zeros` (B zeros) and adds
+    # nothing into the sink (slot 0): one loop for every op, no per-op code.
     cdef Py_ssize_t i, s
     cdef float64_t g, gt
     cdef float64_t* go
@@ -509,47 +523,32 @@ cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t*
     cdef const float64_t* qb
     cdef const OpRow* row
     for i in range(P.n - 1, -1, -1):
-        row = op_row(P.op[i])
+        row = P.row[i]
         if row.guard:
             continue
         go = adj + P.dst[i] * B
         ga = adj + P.a[i] * B
         gb = adj + P.b[i] * B
         pa = da + i * B
-        pb = db + i * B
+        pb = (db + i * B) if row.arity == 2 else zeros
         if adt == NULL:
-            if row.arity == 2:
-                for s in range(B):
-                    g = go[s]
-                    go[s] = 0.0
-                    ga[s] += g * pa[s]
-                    gb[s] += g * pb[s]
-            else:
-                for s in range(B):
-                    g = go[s]
-                    go[s] = 0.0
-                    ga[s] += g * pa[s]
+            for s in range(B):
+                g = go[s]
+                go[s] = 0.0
+                ga[s] += g * pa[s]
+                gb[s] += g * pb[s]
             continue
         to = adt + P.dst[i] * B
         ta = adt + P.a[i] * B
         tb = adt + P.b[i] * B
         qa = dda + i * B
-        qb = ddb + i * B
-        if row.arity == 2:
-            for s in range(B):
-                g = go[s]
-                gt = to[s]
-                go[s] = 0.0
-                to[s] = 0.0
-                ga[s] += g * pa[s]
-                gb[s] += g * pb[s]
-                ta[s] += gt * pa[s] + g * qa[s]
-                tb[s] += gt * pb[s] + g * qb[s]
-        else:
-            for s in range(B):
-                g = go[s]
-                gt = to[s]
-                go[s] = 0.0
-                to[s] = 0.0
-                ga[s] += g * pa[s]
-                ta[s] += gt * pa[s] + g * qa[s]
+        qb = (ddb + i * B) if row.arity == 2 else zeros
+        for s in range(B):
+            g = go[s]
+            gt = to[s]
+            go[s] = 0.0
+            to[s] = 0.0
+            ga[s] += g * pa[s]
+            gb[s] += g * pb[s]
+            ta[s] += gt * pa[s] + g * qa[s]
+            tb[s] += gt * pb[s] + g * qb[s]
