@@ -134,7 +134,8 @@ class Function:
     Constants of the graph (the 3 in ``x * 3``, leaves that are not inputs, interior
     Values that depend on no input) keep their recorded values. An input the outputs do
     not depend on gets a zero gradient. Comparisons between Values made while the graph
-    was recorded (``if x > 0:``, ``max(a, b)``) after the inputs were created are guards:
+    was recorded (``if x > 0:``, ``max(a, b)``) after the inputs were created are guards
+    (while the Values they compared live; ``trace`` keeps every one):
     replaying where one would go the other way raises ``BranchChanged`` (``relu`` and
     ``abs`` are not guards). Non-finite arguments follow IEEE (nan in, nan out).
 
@@ -147,7 +148,7 @@ class Function:
     2.964642
     """
 
-    def __init__(self, inputs, outputs, *, _guards=None):
+    def __init__(self, inputs, outputs):
         leaves = []
         in_spec = _spec_of(inputs, "inputs", leaves)
         self._in_specs = (in_spec,) if in_spec is None else in_spec
@@ -171,9 +172,9 @@ class Function:
                 raise ValueError(f"fastgrad.Function: input {i} is the same Value as input "
                                  f"{seen[id(v)]}; every input must be a distinct leaf")
             seen[id(v)] = i
-        lo, hi = _guards if _guards is not None else (
-            max((v.id for v in leaves), default=0), 2 ** 62)
-        arrays = _function.build(leaves, outs, lo, hi)
+        # guards: the comparisons recorded after the newest input was created
+        arrays = _function.build(leaves, outs, max((v.id for v in leaves), default=0),
+                                 2 ** 62)
         self._program = Program(arrays)
 
     # ---- construction from arrays (load, unpickle) -------------------------------------
@@ -582,18 +583,21 @@ def trace(fn, *example_args):
         raise TypeError(f"trace: fn must be callable, got {type(fn).__name__}")
     leaves = [_values_like(a, f"argument {i}") for i, a in enumerate(example_args)]
     tape = _scalar.current_tape()
-    start = len(tape) + 1
-    out = fn(*leaves)
-    if isinstance(out, (list, tuple)):
-        if not all(isinstance(o, Value) for o in out):
-            raise TypeError("trace: fn must return a Value or a list of Values; it returned "
-                            "a list with other items (a float does not depend on the "
-                            "inputs: return Values)")
-    elif not isinstance(out, Value):
-        raise TypeError(f"trace: fn must return a Value or a list of Values, got "
-                        f"{type(out).__name__}")
-    return Function(leaves, out if isinstance(out, Value) else list(out),
-                    _guards=(start, len(tape) + 1))
+    tape._hold_guards(True)         # a compaction inside fn keeps every comparison
+    try:
+        out = fn(*leaves)
+        if isinstance(out, (list, tuple)):
+            if not all(isinstance(o, Value) for o in out):
+                raise TypeError("trace: fn must return a Value or a list of Values; it "
+                                "returned a list with other items (a float does not depend "
+                                "on the inputs: return Values)")
+        elif not isinstance(out, Value):
+            raise TypeError(f"trace: fn must return a Value or a list of Values, got "
+                            f"{type(out).__name__}")
+        # the comparisons made by fn are those recorded after its newest leaf
+        return Function(leaves, out if isinstance(out, Value) else list(out))
+    finally:
+        tape._hold_guards(False)
 
 
 def _encode_spec(specs):

@@ -470,3 +470,22 @@ def test_training_micrograd_style_code_with_vmap():
         record_loss(model, hinge, 0)
     with pytest.raises(ValueError, match="has 105 parameters, got 2 values"):
         set_parameter_values(model, [1.0, 2.0])
+
+
+def test_trace_keeps_guards_through_a_compaction():
+    tape = fastgrad.current_tape()
+
+    def fn(x):
+        flag = x * 2.0 > 1.0            # the compared Value dies at once
+        start = tape.compactions
+        while tape.compactions == start:        # garbage until the tape compacts
+            junk = x + 1.0
+            for _ in range(50):
+                junk = junk * 1.0
+        del junk
+        return x * 3.0 if flag else x
+
+    F = trace(fn, 1.0)
+    assert F(2.0) == 6.0 and len(F.program.guards) == 1
+    with pytest.raises(BranchChanged, match=r"\(\* node\) > 1.0"):
+        F(0.2)

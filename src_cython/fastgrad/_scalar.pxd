@@ -72,6 +72,8 @@ cdef class Tape:
     cdef uint32_t epoch         # stamp of the latest sweep
     cdef readonly Py_ssize_t compactions  # how many mark-and-compact passes ran
     cdef dict labels            # row -> label, for the few rows that have one
+    cdef int guards_held        # > 0 while fastgrad.trace records: guards and their
+                                # operands survive compaction
 
     cdef int _columns(self, Column* cols) noexcept
     cdef int _resize(self, Py_ssize_t cap) except -1

@@ -63,7 +63,9 @@ values in ``da``/``db``. No Value refers to a guard row and the sweep never reac
 a ``fastgrad.Function`` built from the graph re-evaluates its guards on replay and raises
 ``BranchChanged`` where one would go the other way. Guard rows stop the tail trimming
 (their operands might be compared again by a Function); compaction drops a guard once
-an operand is dead or no longer holds the compared value (a leaf whose ``.data`` was set).
+an operand is dead or no longer holds the compared value (a leaf whose ``.data`` was set),
+except while ``fastgrad.trace`` records (``Tape._hold_guards``): then every guard and
+what it compares survive.
 ``==`` is identity and records nothing.
 
 Sweep semantics
@@ -684,6 +686,14 @@ cdef class Tape:
         self._columns(cols)
         return sum([self.rows[c] * cols[c].itemsize for c in range(N_COLUMNS)])
 
+    def _hold_guards(self, bint hold):
+        """While held (``fastgrad.trace`` recording), compaction keeps every guard row and
+        what it compares; calls nest."""
+        self.guards_held += 1 if hold else -1
+        if self.guards_held < 0:
+            self.guards_held = 0
+            raise RuntimeError("Tape._hold_guards(False) without a matching hold")
+
     def _last_row(self):
         """``(OpInfo, value, da, db)`` of the newest row (for tests)."""
         cdef Py_ssize_t i = self.n - 1
@@ -766,13 +776,14 @@ cdef class Tape:
         memset(live, 0, n * sizeof(uint32_t))
         live[0] = 1
         for i in range(n - 1, 0, -1):
-            if live[i] or self.handle[i] != NULL:
+            if live[i] or self.handle[i] != NULL or (
+                    self.guards_held and ROWS[self.op[i]].guard):
                 live[i] = 1
                 live[self.pa[i]] = 1
                 live[self.pb[i]] = 1
         # A guard lives while its operands do and still hold the values it compared.
         for i in range(1, n):
-            if ROWS[self.op[i]].guard:
+            if ROWS[self.op[i]].guard and not self.guards_held:
                 live[i] = live[self.pa[i]] and live[self.pb[i]] and _same(
                     self.val[self.pa[i]], self.da[i]) and (
                     ROWS[self.op[i]].arity == 1 or _same(self.val[self.pb[i]], self.db[i]))
