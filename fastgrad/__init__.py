@@ -31,12 +31,14 @@ from .functional import (checkpoint, deriv, elementwise_grad, grad, grad_and_aux
                          hessian_vector_product, holomorphic_grad, jacobian, make_ggnvp,
                          make_hvp, make_jvp, make_vjp, multigrad_dict,
                          tensor_jacobian_product, value_and_grad, vector_jacobian_product)
-from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+from . import functions as _functions
+from .functions import *  # noqa: F401,F403  (tanh, sin, ...: one per scalar op-table row)
 
 # Imported on first use, so that `import fastgrad` stays cheap.
 _LAZY = {"nn": ".nn", "optim": ".optim", "datasets": ".datasets", "viz": ".viz",
          "reference": ".reference", "draw_dot": ".viz", "to_dot": ".viz",
-         "tape_table": ".viz",
+         "tape_table": ".viz", "Function": ".function", "trace": ".function",
+         "load_function": ".function", "BranchChanged": ".function",
          # autograd's container helpers (fastgrad.builtins), as autograd's top level has
          # them; attributes only, left out of __all__ so `import *` shadows no builtin
          "dict": ".builtins", "isinstance": ".builtins", "list": ".builtins",
@@ -65,8 +67,9 @@ __all__ = [
     "hessian_tensor_product", "hessian_vector_product", "make_vjp", "make_jvp", "make_hvp",
     "make_ggnvp", "deriv", "holomorphic_grad", "grad_named", "multigrad_dict",
     "checkpoint", "grad_and_aux", "tensor_jacobian_product", "vector_jacobian_product",
-    "tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "abs",
+    *_functions.__all__,
     "softmax", "log_softmax", "mse_loss", "cross_entropy", "linear", "concatenate", "stack",
     "where", "maximum", "minimum",
     "nn", "optim", "datasets", "draw_dot", "to_dot", "tape_table",
+    "Function", "trace", "load_function", "BranchChanged",
 ]

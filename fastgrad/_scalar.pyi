@@ -8,13 +8,40 @@ import numpy as np
 # (numpy bools and complex numbers raise TypeError).
 _Real = float | np.floating[Any] | np.integer[Any]
 
+class OpInfo(tuple[int, str, str, str | None, int, bool, bool]):
+    """One row of the op table as Python sees it."""
+
+    @property
+    def code(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def arity(self) -> int: ...
+    @property
+    def constant(self) -> bool: ...
+    @property
+    def guard(self) -> bool: ...
+    def __new__(cls, *values: Any) -> OpInfo: ...
+
+#: The op table, indexed by op code.
+OPS: tuple[OpInfo, ...]
 #: ``Value.op`` for each op code.
 OP_NAMES: tuple[str, ...]
 #: The elementwise functions of one Value: method name -> op code.
 UNARY_OPS: dict[str, int]
 
+def apply(code: int, x: float, y: float = 0.0) -> tuple[float, float, float]:
+    """Op ``code``'s compiled rule at ``(x, y)``: ``(value, d/dx, d/dy)``."""
+def apply2(code: int, x: float, y: float = 0.0) -> tuple[float, float, float]:
+    """Op ``code``'s second partials at ``(x, y)``: ``(d2/dx2, d2/dxdy, d2/dy2)``."""
 def apply_unary(name: str, x: float) -> tuple[float, float]:
     """The unary op ``name``'s compiled rule on a float: ``(value, derivative)``."""
+def op_of(v: Value) -> OpInfo:
+    """The op-table row of the op that produced ``v``."""
 
 def current_tape() -> Tape:
     """The tape on which this thread records new leaves."""

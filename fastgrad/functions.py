@@ -1,8 +1,10 @@
 """Elementwise functions that accept a Value, a Tensor, a number or an ndarray.
 
+Generated from the compiled scalar engine's op table: every row with a method name
+(``fastgrad._scalar.UNARY_OPS``) becomes a function here, ``fastgrad.tanh`` and friends.
 ``fastgrad.tanh(x)`` calls ``x.tanh()`` on anything that has that method (``Value``,
-``Tensor``, ``fastgrad.reference.Value``); on a plain number it evaluates the compiled
-scalar op table's rule and on an ndarray the tensor op table's forward rule, so every
+``Tensor``, ``fastgrad.reference.Value``); on a plain number it evaluates the scalar op
+table's rule and on an ndarray (or a list) the tensor engine's forward rule, so every
 input goes through the same formula as its recorded counterpart.
 """
 import numbers
@@ -27,17 +29,11 @@ def _elementwise(name):
                         f"array, got {type(x).__name__}")
 
     function.__name__ = function.__qualname__ = name
+    function.__module__ = __name__
     function.__doc__ = (f"``{name}`` of a Value or Tensor (recorded on its tape), of a real "
-                        f"number (a float) or of an array (an ndarray).")
+                        f"number (a float) or of an array (an ndarray).\n\n"
+                        f"{getattr(_scalar.Value, name).__doc__ or ''}")
     return function
 
 
-tanh = _elementwise("tanh")
-relu = _elementwise("relu")
-sigmoid = _elementwise("sigmoid")
-exp = _elementwise("exp")
-log = _elementwise("log")
-sin = _elementwise("sin")
-cos = _elementwise("cos")
-sqrt = _elementwise("sqrt")
-abs = _elementwise("abs")
+globals().update({_name: _elementwise(_name) for _name in __all__})

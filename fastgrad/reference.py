@@ -23,10 +23,14 @@ An op with a constant
     operand as a parent (the compiled ``OP_ADDK .. OP_RPOWK``): ``(x * 3).parents`` is
     ``(x,)``, ``.constant`` is ``3.0``. The constant sits in the second partial's slot.
 The op table
-    ``OPS`` holds one row per op: its code (the compiled engine's op code), the name that
-    ``Value.op`` shows, its arity and its *rule*, a function returning the value and the
-    partial(s) side by side. The public methods are generated from the rows, so adding an
-    op is one rule, one row and one line in the class body.
+    ``OPS`` holds one row per op: its key (the compiled engine's key for the same op,
+    e.g. ``"rsubk"`` for ``k - x``), the name that ``Value.op`` shows, the method name
+    (``"tanh"``; None for operators), its arity and its *rule*, a function returning the
+    value and the partial(s) side by side. Every row with a method name becomes a method
+    of ``Value``, so adding an op is one rule and one row (and the compiled row of the
+    same key: ``tests/test_ops.py`` checks that the two tables agree). The compiled
+    engine's guard rows (comparisons) have no counterpart here: the reference engine
+    compares ``.data`` and records nothing.
 No closures, no cycles
     A node holds references to its parents only, never to its children nor to a closure
     that captures them, so the graph has no reference cycle: CPython's reference counting
@@ -194,9 +198,13 @@ class OpRow:
     Attributes
     ----------
     code : int
-        The op code, equal to the compiled engine's.
+        The op code (the row's index in ``OPS``).
+    key : str
+        Unique name of the op, the compiled engine's key for it (``"rsubk"``).
     name : str
         What ``Value.op`` shows (``""`` for a leaf).
+    method : str or None
+        The name of the ``Value`` method made from the row (None for operators).
     arity : int
         0 for a leaf, 1 for one Value operand (possibly with a constant), 2 for two.
     constant : bool
@@ -209,46 +217,48 @@ class OpRow:
         One line for the method's docstring (unary ops).
     """
 
-    __slots__ = ("code", "name", "arity", "constant", "rule", "doc")
+    __slots__ = ("code", "key", "name", "method", "arity", "constant", "rule", "doc")
 
-    def __init__(self, code, name, arity, constant, rule, doc=""):
+    def __init__(self, code, key, name, method, arity, constant, rule, doc=""):
         self.code = code
+        self.key = key
         self.name = name
+        self.method = method
         self.arity = arity
         self.constant = constant
         self.rule = rule
         self.doc = doc
 
     def __repr__(self):
-        return f"OpRow({self.code}, {self.name!r}, arity={self.arity})"
+        return f"OpRow({self.code}, {self.key!r}, {self.name!r}, arity={self.arity})"
 
 
 _rows: list[OpRow] = []
 
 
-def _row(name, arity, rule, constant=False, doc=""):
+def _row(key, name, arity, rule, constant=False, method=None, doc=""):
     # Append a row; return its op code.
-    _rows.append(OpRow(len(_rows), name, arity, constant, rule, doc))
+    _rows.append(OpRow(len(_rows), key, name, method, arity, constant, rule, doc))
     return len(_rows) - 1
 
 
-OP_LEAF = _row("", 0, None)
+OP_LEAF = _row("leaf", "", 0, None)
 
 # ---- two Value operands --------------------------------------------------------------
 
 def _add(x, y):
     return x + y, 1.0, 1.0
-OP_ADD = _row("+", 2, _add)
+OP_ADD = _row("add", "+", 2, _add)
 
 
 def _sub(x, y):
     return x - y, 1.0, -1.0
-OP_SUB = _row("-", 2, _sub)
+OP_SUB = _row("sub", "-", 2, _sub)
 
 
 def _mul(x, y):
     return x * y, y, x
-OP_MUL = _row("*", 2, _mul)
+OP_MUL = _row("mul", "*", 2, _mul)
 
 
 def _div(x, y):
@@ -256,7 +266,7 @@ def _div(x, y):
         return x / y, 1.0 / y, -x / (y * y)
     except ZeroDivisionError:           # y (or y * y) is zero: IEEE inf or nan
         return _fdiv(x, y), _fdiv(1.0, y), _fdiv(-x, y * y)
-OP_DIV = _row("/", 2, _div)
+OP_DIV = _row("div", "/", 2, _div)
 
 
 def _dpow_base(x, y):
@@ -267,28 +277,28 @@ def _dpow_base(x, y):
 def _pow(x, y):
     v = _libm_pow(x, y)
     return v, _dpow_base(x, y), (0.0 if (x == 0.0 and y >= 0.0) else v * _libm_log(x))
-OP_POW = _row("**", 2, _pow)
+OP_POW = _row("pow", "**", 2, _pow)
 
 # ---- one Value operand x and a constant k ----------------------------------------------
 
 def _addk(x, k):
     return x + k, 1.0
-OP_ADDK = _row("+", 1, _addk, constant=True)
+OP_ADDK = _row("addk", "+", 1, _addk, constant=True)
 
 
 def _subk(x, k):
     return x - k, 1.0
-OP_SUBK = _row("-", 1, _subk, constant=True)
+OP_SUBK = _row("subk", "-", 1, _subk, constant=True)
 
 
 def _rsubk(x, k):
     return k - x, -1.0
-OP_RSUBK = _row("-", 1, _rsubk, constant=True)
+OP_RSUBK = _row("rsubk", "-", 1, _rsubk, constant=True)
 
 
 def _mulk(x, k):
     return x * k, k
-OP_MULK = _row("*", 1, _mulk, constant=True)
+OP_MULK = _row("mulk", "*", 1, _mulk, constant=True)
 
 
 def _divk(x, k):
@@ -296,7 +306,7 @@ def _divk(x, k):
         return x / k, 1.0 / k
     except ZeroDivisionError:
         return _div0(x, k), _div0(1.0, k)
-OP_DIVK = _row("/", 1, _divk, constant=True)
+OP_DIVK = _row("divk", "/", 1, _divk, constant=True)
 
 
 def _rdivk(x, k):
@@ -304,37 +314,37 @@ def _rdivk(x, k):
         return k / x, -k / (x * x)
     except ZeroDivisionError:
         return _fdiv(k, x), _fdiv(-k, x * x)
-OP_RDIVK = _row("/", 1, _rdivk, constant=True)
+OP_RDIVK = _row("rdivk", "/", 1, _rdivk, constant=True)
 
 
 def _powk(x, k):
     return _libm_pow(x, k), _dpow_base(x, k)
-OP_POWK = _row("**", 1, _powk, constant=True)
+OP_POWK = _row("powk", "**", 1, _powk, constant=True)
 
 
 def _rpowk(x, k):
     v = _libm_pow(k, x)
     return v, (0.0 if (k == 0.0 and x >= 0.0) else v * _libm_log(k))
-OP_RPOWK = _row("**", 1, _rpowk, constant=True)
+OP_RPOWK = _row("rpowk", "**", 1, _rpowk, constant=True)
 
 # ---- one Value operand -----------------------------------------------------------------
 
 def _neg(x):
     return -x, -1.0
-OP_NEG = _row("neg", 1, _neg)
+OP_NEG = _row("neg", "neg", 1, _neg)
 
 
 def _tanh(x):
     t = _m_tanh(x)
     return t, 1.0 - t * t       # never cosh(x)**-2, which overflows for |x| > 710
-OP_TANH = _row("tanh", 1, _tanh,
+_row("tanh", "tanh", 1, _tanh, method="tanh",
                doc="Hyperbolic tangent; derivative ``1 - tanh(x)**2``.")
 
 
 def _relu(x):
     # relu'(0) = 0, as PyTorch; nan stays nan
     return (0.0 if x <= 0.0 else x), (1.0 if x > 0.0 else 0.0)
-OP_RELU = _row("relu", 1, _relu,
+_row("relu", "relu", 1, _relu, method="relu",
                doc="``max(x, 0)``; derivative 1 for x > 0, else 0.")
 
 
@@ -345,14 +355,14 @@ def _sigmoid(x):
         e = _m_exp(x)
         s = e / (1.0 + e)
     return s, s * (1.0 - s)
-OP_SIGMOID = _row("sigmoid", 1, _sigmoid,
+_row("sigmoid", "sigmoid", 1, _sigmoid, method="sigmoid",
                   doc="Logistic function ``1 / (1 + exp(-x))``, computed without overflow.")
 
 
 def _exp(x):
     e = _libm_exp(x)
     return e, e
-OP_EXP = _row("exp", 1, _exp, doc="Exponential (inf on overflow).")
+_row("exp", "exp", 1, _exp, method="exp", doc="Exponential (inf on overflow).")
 
 
 def _log(x):
@@ -361,7 +371,7 @@ def _log(x):
     if x == 0.0:
         return -_inf, _copysign(_inf, x)
     return _nan, 1.0 / x        # x < 0 or nan
-OP_LOG = _row("log", 1, _log, doc="Natural logarithm (nan below 0, -inf at 0).")
+_row("log", "log", 1, _log, method="log", doc="Natural logarithm (nan below 0, -inf at 0).")
 
 
 def _sin(x):
@@ -369,7 +379,7 @@ def _sin(x):
         return _m_sin(x), _m_cos(x)
     except ValueError:          # x is infinite
         return _nan, _nan
-OP_SIN = _row("sin", 1, _sin, doc="Sine.")
+_row("sin", "sin", 1, _sin, method="sin", doc="Sine.")
 
 
 def _cos(x):
@@ -377,7 +387,7 @@ def _cos(x):
         return _m_cos(x), -_m_sin(x)
     except ValueError:          # x is infinite
         return _nan, _nan
-OP_COS = _row("cos", 1, _cos, doc="Cosine.")
+_row("cos", "cos", 1, _cos, method="cos", doc="Cosine.")
 
 
 def _sqrt(x):
@@ -388,13 +398,13 @@ def _sqrt(x):
         except ZeroDivisionError:
             return s, _copysign(_inf, s)
     return _nan, _nan           # x < 0 or nan
-OP_SQRT = _row("sqrt", 1, _sqrt, doc="Square root (nan below 0).")
+_row("sqrt", "sqrt", 1, _sqrt, method="sqrt", doc="Square root (nan below 0).")
 
 
 def _abs(x):
     # abs'(0) = 0, as PyTorch
     return abs(x), (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))
-OP_ABS = _row("abs", 1, _abs, doc="Absolute value; derivative ``sign(x)``, 0 at 0.")
+OP_ABS = _row("abs", "abs", 1, _abs, method="abs", doc="Absolute value; derivative ``sign(x)``, 0 at 0.")
 
 
 #: The op table, indexed by op code.
@@ -405,8 +415,7 @@ _LEAF_ROW = OPS[OP_LEAF]
 OP_NAMES = tuple(row.name for row in OPS)
 
 #: The elementwise functions of one Value: method name -> op code (as the compiled one).
-UNARY_OPS = {OPS[code].name: code for code in
-             (OP_TANH, OP_RELU, OP_SIGMOID, OP_EXP, OP_LOG, OP_SIN, OP_COS, OP_SQRT, OP_ABS)}
+UNARY_OPS = {row.method: row.code for row in OPS if row.method and row.arity == 1}
 
 
 def apply_unary(name, x):
@@ -560,7 +569,7 @@ def _reflected_method(code_kv, name):
 def _unary_method(code, name=None, doc=None):
     op = OPS[code]
     rule = op.rule
-    name = name or op.name
+    name = name or op.method
 
     def method(self):
         v, dx = rule(self._data)
@@ -867,22 +876,12 @@ class Value:
     __pow__ = _power_method(_binary_method(OP_POW, OP_POWK, "__pow__"))
     __rpow__ = _power_method(_reflected_method(OP_RPOWK, "__rpow__"))
     __neg__ = _unary_method(OP_NEG, "__neg__", "``-x``.")
-    __abs__ = _unary_method(OP_ABS, "__abs__")
+    __abs__ = _unary_method(OP_ABS, "__abs__")      # abs(x); x.abs() comes from the table
 
     def __pos__(self):
         return self
 
-    # ---- elementwise functions ----------------------------------------------------------
-
-    tanh = _unary_method(OP_TANH)
-    relu = _unary_method(OP_RELU)
-    sigmoid = _unary_method(OP_SIGMOID)
-    exp = _unary_method(OP_EXP)
-    log = _unary_method(OP_LOG)
-    sin = _unary_method(OP_SIN)
-    cos = _unary_method(OP_COS)
-    sqrt = _unary_method(OP_SQRT)
-    abs = _unary_method(OP_ABS)
+    # ---- elementwise functions: tanh, relu, ... are added from the op table below ----
 
     # ---- identity equality, ordering on .data --------------------------------------------
 
@@ -905,3 +904,13 @@ class Value:
 
     def __ge__(self, other):
         return self._data >= _data_of(other)
+
+
+# Every row with a method name becomes a method of Value: x.tanh(), x.log(), ...
+for _op in OPS:
+    if _op.method is not None:
+        if _op.arity != 1 or _op.method in Value.__dict__:
+            raise RuntimeError(f"op table: the row {_op.key!r} cannot become the method "
+                               f"{_op.method!r} (one Value operand, a new name)")
+        setattr(Value, _op.method, _unary_method(_op.code))
+del _op

@@ -30,10 +30,15 @@ def _is_tensor(x):
     return isinstance(x, Tensor)
 
 
+def _is_function(x):
+    from .function import Function
+    return isinstance(x, Function)
+
+
 def _check_root(root):
-    if _is_tensor(root) or hasattr(type(root), "_fastgrad_engine"):
+    if _is_tensor(root) or hasattr(type(root), "_fastgrad_engine") or _is_function(root):
         return
-    raise TypeError(f"expected a fastgrad Value or Tensor as the root, got "
+    raise TypeError(f"expected a fastgrad Value, Tensor or Function as the root, got "
                     f"{type(root).__name__}")
 
 
@@ -126,6 +131,13 @@ def _describe(nodes, left_out, root):
     return boxes, list(dict.fromkeys(edges))
 
 
+def _parts(root, max_nodes):
+    if _is_function(root):          # its program: one node per instruction
+        return root._dot_parts(max_nodes)
+    nodes, left_out = _walk(root, max_nodes)
+    return _describe(nodes, left_out, root)
+
+
 def _dot_string(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -135,15 +147,15 @@ def to_dot(root, rankdir="LR", max_nodes=DEFAULT_MAX_NODES):
 
     Parameters
     ----------
-    root : Value, reference.Value or Tensor
+    root : Value, reference.Value, Tensor or Function
+        A Function is drawn as its program: a node per instruction, guards as diamonds.
     rankdir : str, default "LR"
         Graphviz layout direction ("LR" left to right, "TB" top to bottom).
     max_nodes : int or None, default 200
         Show at most this many nodes (those nearest the root); None shows all.
     """
     _check_root(root)
-    nodes, left_out = _walk(root, max_nodes)
-    boxes, edges = _describe(nodes, left_out, root)
+    boxes, edges = _parts(root, max_nodes)
     lines = ["digraph fastgrad {", f"  graph [rankdir={_dot_string(rankdir)}];"]
     for name, label, shape in boxes:
         label = label.replace("\\", "\\\\").replace('"', '\\"')
@@ -168,8 +180,7 @@ def draw_dot(root, rankdir="LR", max_nodes=DEFAULT_MAX_NODES):
                           "'fastgrad[viz]' (to render files, also the Graphviz programs, "
                           "e.g. apt install graphviz); to_dot() gives the DOT text "
                           "without it") from None
-    nodes, left_out = _walk(root, max_nodes)
-    boxes, edges = _describe(nodes, left_out, root)
+    boxes, edges = _parts(root, max_nodes)
     dot = graphviz.Digraph("fastgrad", graph_attr={"rankdir": rankdir})
     for name, label, shape in boxes:
         dot.node(name, label=label, shape=shape)
@@ -182,10 +193,13 @@ def tape_table(root, max_nodes=1000):
     """The Wengert list of the graph behind ``root``, as text, in recording order.
 
     One row per node: its number, op, the numbers of its operands, label, value and
-    gradient. The reverse sweep visits the rows from the last to the first. With more
+    gradient. For a ``Function``, its program: one row per instruction (op, result slot,
+    operand slots or constants, and what each guard compares). The reverse sweep visits the rows from the last to the first. With more
     than ``max_nodes`` nodes, the rows nearest the root are shown (None shows all).
     """
     _check_root(root)
+    if _is_function(root):
+        return root._tape_table(max_nodes)
     nodes, left_out = _walk(root, max_nodes)
     number = {id(n): i for i, n in enumerate(nodes)}
     tensors = _is_tensor(root)

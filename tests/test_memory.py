@@ -39,6 +39,7 @@ def run_chain(nodes):
 
 def test_million_node_chain_builds_differentiates_and_is_freed():
     tape = current_tape()
+    tape.compact()                  # earlier tests' dead rows (kept by guard rows) go
     before = len(tape)
     x, a, b = run_chain(10 ** 6)
     assert len(tape) >= before + 10 ** 6
@@ -190,3 +191,89 @@ def test_labels_live_on_the_tape_and_follow_compaction():
     y.label = "y"
     y.label = ""
     assert y.label == "" and repr(y).endswith("op='tanh')")
+
+
+def in_fresh_thread(fn):
+    """Run ``fn`` in a new thread (so on a tape of its own); re-raise what it raised."""
+    import threading
+    box = {}
+
+    def target():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:         # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def consistent(tape):
+    # every column holds at least the rows the tape may write
+    return min(tape._allocated_rows()) >= tape.capacity >= len(tape) + 1
+
+
+@pytest.mark.parametrize("failing", [1, 3, 9])
+def test_a_failed_shrink_leaves_the_tape_consistent(failing):
+    from fastgrad import _scalar
+
+    def run():
+        tape = current_tape()
+        x = Value(0.25)
+        y = x
+        for _ in range(300_000):
+            y = y + 1.0
+        big = tape.capacity
+        assert big > 2 ** 17
+        _scalar._fail_allocation(failing)   # the failing-th realloc of the shrink fails
+        try:
+            del y                           # the graph dies: trimmed, then shrunk
+        finally:
+            _scalar._fail_allocation(0)
+        assert tape.capacity < big and consistent(tape), (tape.capacity,
+                                                          tape._allocated_rows())
+        assert tape.nbytes == sum(r * s for r, s in zip(tape._allocated_rows(),
+                                                        [1, 4, 4, 8, 8, 8, 8, 4, 8]))
+        # the tape grows again and computes exactly
+        z = x
+        for _ in range(200_000):
+            z = z * 1.0 + 1.0
+        z.backward()
+        assert z.data == 200_000.25 and x.grad == 1.0 and consistent(tape)
+
+    in_fresh_thread(run)
+
+
+def test_a_failed_growth_raises_and_leaves_the_tape_usable():
+    from fastgrad import _scalar
+
+    def run():
+        tape = current_tape()
+        x = Value(1.0)
+        y = x
+        while len(tape) + 1 < tape.capacity:
+            y = y + 1.0
+        cap, n = tape.capacity, len(tape)
+        _scalar._fail_allocation(4)         # the fourth column cannot grow
+        try:
+            with pytest.raises(MemoryError, match="cannot allocate a tape"):
+                y + 1.0
+        finally:
+            _scalar._fail_allocation(0)
+        assert (tape.capacity, len(tape)) == (cap, n) and consistent(tape)
+        for _ in range(3 * cap):
+            y = y + 1.0
+        y.backward()
+        assert y.data == 1.0 + (n - 1) + 3 * cap and x.grad == 1.0 and consistent(tape)
+
+    in_fresh_thread(run)
+
+
+def test_fail_allocation_hook_rejects_negative_counts():
+    from fastgrad import _scalar
+    with pytest.raises(ValueError, match="n >= 0"):
+        _scalar._fail_allocation(-1)

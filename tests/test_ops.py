@@ -9,6 +9,7 @@ import math
 import pytest
 
 import fastgrad
+import fastgrad.reference
 from fastgrad import _scalar
 from fastgrad.reference import Value as RefValue
 
@@ -86,12 +87,122 @@ def test_against_pytorch(case):
         assert same_float(g, t.grad.item(), rel=1e-13)
 
 
+# Comparisons return bools and record a guard row (see tests/test_function.py for what
+# guards do): key of the row each records -> (function, point).
+GUARDS = {
+    "lt": (lambda x, y: x < y, (0.3, 0.5)),
+    "lt (x > y recorded as y < x)": (lambda x, y: x > y, (0.3, 0.5)),
+    "le": (lambda x, y: x <= y, (0.5, 0.5)),
+    "le (x >= y recorded as y <= x)": (lambda x, y: x >= y, (0.3, 0.5)),
+    "ltk": (lambda x: x < 0.5, (0.3,)),
+    "lek": (lambda x: x <= 0.5, (0.7,)),
+    "gtk": (lambda x: x > 0.5, (0.3,)),
+    "gek": (lambda x: 0.5 <= x, (0.5,)),
+}
+
+
+def row_key(case):
+    fn, point = CASES[case]
+    return _scalar.op_of(fn(*map(fastgrad.Value, point))).key
+
+
 def test_every_op_has_a_case():
-    # adding an op to the table without a line in CASES fails here
-    seen = set()
-    for fn, point in CASES.values():
-        seen.add(fn(*map(fastgrad.Value, point)).op)
-    assert set(_scalar.OP_NAMES) - {""} <= seen
+    # adding a row to the op table without a line in CASES (or GUARDS) fails here
+    seen = {row_key(case) for case in CASES}
+    seen |= {case.split()[0] for case in GUARDS}
+    assert {row.key for row in _scalar.OPS} - {"leaf"} <= seen
+
+
+@pytest.mark.parametrize("case", sorted(GUARDS))
+def test_comparisons_record_guard_rows(case):
+    fn, point = GUARDS[case]
+    xs = [fastgrad.Value(p) for p in point]
+    outcome = fn(*xs)
+    row, value, *_ = fastgrad.current_tape()._last_row()
+    assert row.guard and row.key == case.split()[0]
+    assert isinstance(outcome, bool) and outcome == fn(*point) and value == float(outcome)
+
+
+def operands(case):
+    """(op-table row, x, y) of the op a case records: y is the second operand's value,
+    the constant, or 0."""
+    fn, point = CASES[case]
+    out = fn(*map(fastgrad.Value, point))
+    row = _scalar.op_of(out)
+    parents = out.parents
+    y = parents[1].data if row.arity == 2 else (out.constant if row.constant else 0.0)
+    return row, parents[0].data, y
+
+
+SINGLE = sorted(c for c in CASES if c != "reused")
+
+
+@pytest.mark.parametrize("case", SINGLE)
+def test_second_partials_match_finite_differences(case):
+    # the row's rule2 against central differences of its own partials
+    row, x, y = operands(case)
+    h = 1e-6
+    dxx, dxy, dyy = _scalar.apply2(row.code, x, y)
+    up, down = _scalar.apply(row.code, x + h, y), _scalar.apply(row.code, x - h, y)
+    assert dxx == pytest.approx((up[1] - down[1]) / (2 * h), rel=1e-6, abs=1e-7)
+    if row.arity == 2:
+        up, down = _scalar.apply(row.code, x, y + h), _scalar.apply(row.code, x, y - h)
+        assert dxy == pytest.approx((up[1] - down[1]) / (2 * h), rel=1e-6, abs=1e-7)
+        assert dyy == pytest.approx((up[2] - down[2]) / (2 * h), rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("case", SINGLE)
+def test_second_partials_match_pytorch(case):
+    torch = pytest.importorskip("torch")
+    fn, point = CASES[case]
+    row, x, y = operands(case)
+    t = torch.tensor(point, dtype=torch.float64)
+    hess = torch.autograd.functional.hessian(lambda v: fn(*v), t)
+    dxx, dxy, dyy = _scalar.apply2(row.code, x, y)
+    expected = [dxx, dxy, dxy, dyy] if row.arity == 2 else [dxx]
+    assert hess.flatten().tolist() == pytest.approx(expected, rel=1e-12, abs=1e-14)
+
+
+# Points at which the two engines' tables are compared, domain edges included.
+SAMPLES = [(0.3, 0.6), (1.7, -1.3), (-0.8, 2.0), (-0.8, 0.6), (2.5, 0.0), (0.0, 3.0),
+           (0.0, -1.0), (-0.0, 0.0), (1000.0, 0.5), (-1000.0, 2.0)]
+
+
+def test_engines_op_tables_agree():
+    # same keys, names, methods, arities; the compiled guard rows have no reference row
+    compiled = {row.key: row for row in _scalar.OPS if not row.guard}
+    reference = {row.key: row for row in fastgrad.reference.OPS}
+    assert sorted(compiled) == sorted(reference)
+    for key, row in compiled.items():
+        ref = reference[key]
+        assert (row.name, row.method, row.arity, row.constant) == (
+            ref.name, ref.method, ref.arity, ref.constant), key
+
+
+@pytest.mark.parametrize("key", sorted(r.key for r in fastgrad.reference.OPS if r.arity))
+def test_engines_rules_agree_at_sample_points(key):
+    # values and partials bit for bit, IEEE edge cases included
+    row = next(r for r in _scalar.OPS if r.key == key)
+    rule = next(r for r in fastgrad.reference.OPS if r.key == key).rule
+    for x, y in SAMPLES:
+        value, dx, dy = _scalar.apply(row.code, x, y)
+        if row.arity == 2:
+            expected = rule(x, y)
+            got = (value, dx, dy)
+        else:
+            expected = rule(x, y) if row.constant else rule(x)
+            got = (value, dx)
+        assert all(same_float(a, b, rel=0.0) for a, b in zip(got, expected)), (x, y, got,
+                                                                               expected)
+
+
+@pytest.mark.parametrize("name", sorted(_scalar.UNARY_OPS))
+def test_every_method_row_reaches_every_front_end(name):
+    assert callable(getattr(fastgrad.Value, name))
+    assert callable(getattr(fastgrad.reference.Value, name))
+    assert name in fastgrad.__all__ and getattr(fastgrad, name).__name__ == name
+    assert name in fastgrad.reference.UNARY_OPS
+    assert any(row_key(case) == name for case in CASES)
 
 
 # Points where a derivative is a matter of convention: PyTorch's choices.

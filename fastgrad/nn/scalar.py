@@ -9,7 +9,8 @@ import random
 
 from .._scalar import Value
 
-__all__ = ["Neuron", "Layer", "MLP"]
+__all__ = ["Neuron", "Layer", "MLP", "record_loss", "parameter_values",
+           "set_parameter_values"]
 
 
 class _Base:
@@ -84,3 +85,60 @@ class MLP(_Base):
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def record_loss(model, loss, n_in):
+    """The per-sample loss of ``model``, recorded once and batched over samples.
+
+    Parameters
+    ----------
+    model : Neuron, Layer or MLP (on ``fastgrad.Value``)
+    loss : callable
+        ``loss(output, y) -> Value`` for one sample (``output`` is what ``model(x)``
+        returns, ``y`` a Value holding the target).
+    n_in : int
+        Inputs per sample.
+
+    Returns
+    -------
+    fastgrad.BatchedFunction
+        Called as ``B(P, X, Y)`` or ``B.value_and_grad(P, X, Y)`` with ``P`` the
+        parameter values (``parameter_values(model)``, shared by every sample), ``X``
+        of shape ``(N, n_in)`` and ``Y`` of shape ``(N,)``: per-sample losses ``(N,)``
+        and gradients w.r.t. ``P`` of shape ``(N, len(P))``.
+
+    Notes
+    -----
+    The model is recorded as it is now: a comparison of Values inside it becomes a
+    guard (``fastgrad.BranchChanged`` where a sample would take the other branch);
+    relu, tanh and linear neurons have none.
+    """
+    from ..function import Function
+    if isinstance(n_in, bool) or not isinstance(n_in, int) or n_in < 1:
+        raise ValueError(f"record_loss: n_in must be a positive int, got {n_in!r}")
+    params = model.parameters()
+    if not params or not all(isinstance(p, Value) for p in params):
+        raise TypeError("record_loss: the model's parameters must be fastgrad.Values "
+                        "(the compiled engine)")
+    x = [Value(0.0) for _ in range(n_in)]
+    y = Value(0.0)
+    out = loss(model(x), y)
+    if not isinstance(out, Value):
+        raise TypeError(f"record_loss: loss must return a Value, got {type(out).__name__}")
+    return Function([params, x, y], out).vmap((None, 0, 0))
+
+
+def parameter_values(model):
+    """The model's parameter values as a float64 array, in ``parameters()`` order."""
+    import numpy as np
+    return np.array([p.data for p in model.parameters()], dtype=np.float64)
+
+
+def set_parameter_values(model, values):
+    """Write ``values`` (one per parameter, ``parameters()`` order) into the model."""
+    params = model.parameters()
+    if len(values) != len(params):
+        raise ValueError(f"set_parameter_values: the model has {len(params)} parameters, "
+                         f"got {len(values)} values")
+    for p, v in zip(params, values):
+        p.data = float(v)

@@ -7,47 +7,52 @@ from cpython.object cimport PyObject
 ctypedef double float64_t
 ctypedef int32_t node_t             # index of a node on a tape (node 0 is the sink)
 
-# Op codes index OPS (the op table in _scalar.pyx).
+# An op code indexes the op table (ROWS in _scalar.pyx), which assigns codes in the
+# order its rows are written; only the leaf's is fixed.
 cdef enum:
     OP_LEAF = 0
-    # two Value operands: parents a and b
-    OP_ADD
-    OP_SUB
-    OP_MUL
-    OP_DIV
-    OP_POW
-    # one Value operand (parent a) and a constant k, kept in the db slot
-    OP_ADDK         # x + k
-    OP_SUBK         # x - k
-    OP_RSUBK        # k - x
-    OP_MULK         # x * k
-    OP_DIVK         # x / k
-    OP_RDIVK        # k / x
-    OP_POWK         # x ** k
-    OP_RPOWK        # k ** x
-    # one Value operand, no constant
-    OP_NEG
-    OP_TANH
-    OP_RELU
-    OP_SIGMOID
-    OP_EXP
-    OP_LOG
-    OP_SIN
-    OP_COS
-    OP_SQRT
-    OP_ABS
-    N_OPS
+    MAX_OPS = 64            # room in the op table (op codes are one byte on the tape)
 
-# An op's forward rule and its local partials, computed together:
-# returns f(x, y) and stores df/dx in dx[0], df/dy in dy[0]. For ops with one
-# Value operand, y is the constant k (or unused) and dy is ignored.
-ctypedef float64_t (*rule_t)(float64_t x, float64_t y,
-                             float64_t* dx, float64_t* dy) noexcept nogil
+# An op's rules (see "The op table" in _scalar.pyx): loops over n samples.
+# rule: v = f(x, y), dx = df/dx, dy = df/dy. rule2: the second partials.
+# For an op with a constant, y points at the one constant; for an op of one Value
+# operand, y, dy, dxy and dyy are not used.
+ctypedef void (*rule_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                        float64_t* v, float64_t* dx, float64_t* dy) noexcept nogil
+ctypedef void (*rule2_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                         float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil
 
 cdef struct OpRow:
-    const char* name        # what Value.op shows
+    const char* key         # unique id ("rsubk"): tests and the reference engine use it
+    const char* name        # what Value.op shows ("-")
+    const char* method      # Value method and fastgrad function ("tanh"), or NULL
     int arity               # 0 leaf, 1 one Value operand (+ maybe a constant), 2 two Values
+    bint constant           # one Value operand and a constant k (kept in the db column)
+    bint guard              # a comparison recorded as a guard (value 1.0 or 0.0)
     rule_t rule             # forward value and local partials
+    rule2_t rule2           # second partials
+    const char* doc         # docstring of the method (NULL without one)
+
+cdef const OpRow* op_row(int code) noexcept nogil
+cdef int n_ops() noexcept nogil
+
+
+# The tape's columns (one array each, one row per node). _columns() in _scalar.pyx lists
+# them with their item sizes and kinds; resizing, freeing, nbytes and compaction all
+# iterate that one list.
+cdef enum:
+    N_COLUMNS = 9
+
+cdef enum ColumnKind:
+    COL_DATA            # moved as is by compaction
+    COL_NODE            # a node index: moved, then remapped to the parent's new row
+    COL_HANDLE          # a borrowed Value pointer: moved, the Value's idx updated
+    COL_SCRATCH         # per-sweep scratch (compaction's mark array): not moved
+
+cdef struct Column:
+    void** ptr              # address of the Tape's pointer to the array
+    size_t itemsize         # bytes a row
+    ColumnKind kind
 
 
 cdef class Tape:
@@ -62,11 +67,15 @@ cdef class Tape:
     cdef uint32_t* seen         # sweep stamp: == epoch when reached by the current sweep
     cdef PyObject** handle      # borrowed pointer to the node's Value handle, or NULL
     cdef Py_ssize_t n           # rows in use, the sink included
-    cdef Py_ssize_t cap         # rows allocated
+    cdef Py_ssize_t cap         # rows usable in every column: <= rows[c] for each c
+    cdef Py_ssize_t rows[N_COLUMNS]  # rows allocated in each column (see _resize)
     cdef uint32_t epoch         # stamp of the latest sweep
     cdef readonly Py_ssize_t compactions  # how many mark-and-compact passes ran
     cdef dict labels            # row -> label, for the few rows that have one
+    cdef int guards_held        # > 0 while fastgrad.trace records: guards and their
+                                # operands survive compaction
 
+    cdef int _columns(self, Column* cols) noexcept
     cdef int _resize(self, Py_ssize_t cap) except -1
     cdef int _make_room(self) except -1
     cdef int _compact(self) except -1

@@ -22,6 +22,52 @@ into the sink; nothing ever reads it, and the sweep stays branch-free over op ki
 For an op with one Value operand, ``db`` holds the op's constant (the 3 in ``x * 3``), so
 the tape keeps every operand and can be re-evaluated with new leaf values (replay).
 
+The columns are listed once, in ``Tape._columns`` (pointer, item size, kind); growing,
+shrinking, freeing, ``nbytes`` and compaction all iterate that list. Resizing is all or
+nothing: a growth raises ``cap`` only once every column has grown (a failed ``realloc``
+raises ``MemoryError`` and leaves ``cap`` as it was), a shrink lowers ``cap`` before
+shrinking any column (a column that fails to shrink keeps its larger block). So ``cap``
+never exceeds the rows of any column, whatever fails.
+
+The op table
+------------
+One row per op (``_row(...)`` calls under "The op table" below): a unique key, the name
+``Value.op`` shows, the method name, the arity, whether it takes a constant, whether it
+is a guard, and two rules side by side, ``rule`` (value and partials) and ``rule2``
+(second partials, for ``Function.hessian``), each a loop over n samples so that the
+same rule records one node (n = 1) and replays a batch (``_function.pyx``). Everything
+else is generated from the rows: ``Value``'s methods (``tanh``, ``log``, ...; written
+into the type after the class, see ``_install_methods``), ``fastgrad.tanh``-style
+functions and their ``__all__`` (``fastgrad/functions.py``), ``OPS``, ``OP_NAMES``,
+``UNARY_OPS``, and the Function replay, tangent and Hessian sweeps, which call the
+rules through the table and have no per-op code.
+
+**Adding an op** (say ``log1p``): (1) here, write ``_log1p`` and ``_log1p2`` and one
+``_row(b"log1p", b"log1p", b"log1p", 1, False, False, _log1p, _log1p2, b"doc")``;
+(2) one case in ``CASES`` of ``tests/test_ops.py``, which then checks it against finite
+differences, PyTorch (values, gradients, second partials) and the reference engine;
+(3) the same row in ``fastgrad/reference.py`` (pure Python: ``_row("log1p", "log1p", 1,
+_log1p, method="log1p")``), which ``test_engines_op_tables_agree`` requires; (4) the
+method's line in ``fastgrad/_scalar.pyi``, which ``tests/test_typing.py`` (stubtest)
+requires. A row without a case, a reference row or a stub line fails the suite. For
+arrays, ``fastgrad.log1p(ndarray)`` needs the Tensor engine's row too
+(``_tensor.unary_array``). Operators (``+ - * / **``, unary ``-``, ``abs()``) are type
+slots of ``Value`` and name their rows (``OP_ADD``, ``OP_ADDK``, ...) in the class body.
+
+Guards
+------
+``x < y``, ``x <= y``, ``x > y``, ``x >= y`` on Values compare ``.data`` and return a
+bool; they also record a *guard row*: the comparison (``x > y`` as ``y < x``; a number on
+one side as ``x < k`` and friends), its outcome as the value (1.0 or 0.0) and the compared
+values in ``da``/``db``. No Value refers to a guard row and the sweep never reaches one;
+a ``fastgrad.Function`` built from the graph re-evaluates its guards on replay and raises
+``BranchChanged`` where one would go the other way. Guard rows stop the tail trimming
+(their operands might be compared again by a Function); compaction drops a guard once
+an operand is dead or no longer holds the compared value (a leaf whose ``.data`` was set),
+except while ``fastgrad.trace`` records (``Tape._hold_guards``): then every guard and
+what it compares survive.
+``==`` is identity and records nothing.
+
 Sweep semantics
 ---------------
 ``backward()`` stamps the rows it reaches with a fresh epoch. A row reached for the first
@@ -64,11 +110,12 @@ Values shared between threads cannot corrupt memory.
 
 cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.type cimport PyType_Modified
 from libc.math cimport cos, exp, fabs, log, pow, sin, sqrt, tanh
 from libc.stdint cimport INT32_MAX
 from libc.stdlib cimport free, realloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numbers
 import threading
@@ -80,173 +127,449 @@ cdef enum:
 
 
 # --------------------------------------------------------------------------------------
-# The op table: one rule per op, forward value and local partials side by side.
-# An op is added here (a rule and a row), given a method on Value, and picked up by the
-# parametrised gradient tests through OP_NAMES / UNARY_OPS.
+# The op table: one row per op. Everything about an op is in its row: the key tests and
+# the reference engine know it by, the name Value.op shows, the method that Value,
+# fastgrad.<method>() and the reference engine get, its arity, and two rules written side
+# by side, each a loop over n samples (n = 1 when recording, the batch size in a
+# vmap-ed replay; see _function.pyx):
+#   rule(n, x, y, v, dx, dy)       value v = f(x, y) and the partials df/dx, df/dy
+#   rule2(n, x, y, dxx, dxy, dyy)  the second partials (for Hessians, _function.pyx)
+# x and y point at n operand values; for an op with a constant (x * 3) y points at the
+# one constant k, and for an op of one Value neither y nor dy/dxy/dyy is used.
+# Adding an op: write its two rules and one _row(...) call below, then one case in
+# tests/test_ops.py (CASES) and one row in fastgrad/reference.py; see the module docstring.
 # --------------------------------------------------------------------------------------
 
-cdef OpRow OPS[N_OPS]
-
-cdef void _row(int code, const char* name, int arity, rule_t rule) noexcept:
-    OPS[code].name = name
-    OPS[code].arity = arity
-    OPS[code].rule = rule
+cdef OpRow ROWS[MAX_OPS]
+cdef int N_OPS = 0
 
 
-cdef float64_t _leaf(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    return k
-_row(OP_LEAF, b"", 0, _leaf)
+cdef int _row(const char* key, const char* name, const char* method, int arity,
+              bint constant, bint guard, rule_t rule, rule2_t rule2,
+              const char* doc=NULL) except -1:
+    """Append a row to the op table; returns its op code. ``doc``: the method's docstring."""
+    global N_OPS
+    if N_OPS == MAX_OPS:
+        raise RuntimeError("fastgrad: the scalar op table is full; raise MAX_OPS")
+    ROWS[N_OPS] = OpRow(key, name, method, arity, constant, guard, rule, rule2, doc)
+    N_OPS += 1
+    return N_OPS - 1
+
+
+cdef const OpRow* op_row(int code) noexcept nogil:
+    return &ROWS[code]
+
+
+cdef int n_ops() noexcept nogil:
+    return N_OPS
+
+
+cdef void _no_rule2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                    float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    # a linear op (or a piecewise linear one away from its kink): no curvature
+    cdef Py_ssize_t s
+    for s in range(n):
+        dxx[s] = 0.0
+        dxy[s] = 0.0
+        dyy[s] = 0.0
+
+
+cdef void _leaf(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    pass
+_row(b"leaf", b"", NULL, 0, False, False, _leaf, _no_rule2)
 
 # ---- two Value operands --------------------------------------------------------------
 
-cdef float64_t _add(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0
-    dy[0] = 1.0
-    return x + y
-_row(OP_ADD, b"+", 2, _add)
+cdef void _add(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = x[s] + y[s]
+        dx[s] = 1.0
+        dy[s] = 1.0
+cdef int OP_ADD = _row(b"add", b"+", NULL, 2, False, False, _add, _no_rule2)
 
-cdef float64_t _sub(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0
-    dy[0] = -1.0
-    return x - y
-_row(OP_SUB, b"-", 2, _sub)
+cdef void _sub(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = x[s] - y[s]
+        dx[s] = 1.0
+        dy[s] = -1.0
+cdef int OP_SUB = _row(b"sub", b"-", NULL, 2, False, False, _sub, _no_rule2)
 
-cdef float64_t _mul(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = y
-    dy[0] = x
-    return x * y
-_row(OP_MUL, b"*", 2, _mul)
+cdef void _mul(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = x[s] * y[s]
+        dx[s] = y[s]
+        dy[s] = x[s]
+cdef void _mul2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = 0.0
+        dxy[s] = 1.0
+        dyy[s] = 0.0
+cdef int OP_MUL = _row(b"mul", b"*", NULL, 2, False, False, _mul, _mul2)
 
-cdef float64_t _div(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0 / y
-    dy[0] = -x / (y * y)
-    return x / y
-_row(OP_DIV, b"/", 2, _div)
+cdef void _div(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = x[s] / y[s]
+        dx[s] = 1.0 / y[s]
+        dy[s] = -x[s] / (y[s] * y[s])
+cdef void _div2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = 0.0
+        dxy[s] = -1.0 / (y[s] * y[s])
+        dyy[s] = 2.0 * x[s] / (y[s] * y[s] * y[s])
+cdef int OP_DIV = _row(b"div", b"/", NULL, 2, False, False, _div, _div2)
 
 cdef inline float64_t _dpow_base(float64_t x, float64_t y) noexcept nogil:
     # d(x**y)/dx; PyTorch's convention: 0 when the exponent is 0 (no 0 * inf at x = 0)
     return 0.0 if y == 0.0 else y * pow(x, y - 1.0)
 
-cdef float64_t _pow(float64_t x, float64_t y, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t v = pow(x, y)
-    dx[0] = _dpow_base(x, y)
-    dy[0] = 0.0 if (x == 0.0 and y >= 0.0) else v * log(x)   # PyTorch's convention at 0
-    return v
-_row(OP_POW, b"**", 2, _pow)
+cdef inline float64_t _dpow_exponent(float64_t v, float64_t x, float64_t y) noexcept nogil:
+    # d(x**y)/dy = x**y log(x); PyTorch's convention: 0 where x == 0 and y >= 0
+    return 0.0 if (x == 0.0 and y >= 0.0) else v * log(x)
 
-# ---- one Value operand x and a constant k ----------------------------------------------
+cdef void _pow(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t p
+    for s in range(n):
+        p = pow(x[s], y[s])
+        v[s] = p
+        dx[s] = _dpow_base(x[s], y[s])
+        dy[s] = _dpow_exponent(p, x[s], y[s])
+cdef void _pow2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t l
+    for s in range(n):
+        l = log(x[s])
+        dxx[s] = y[s] * _dpow_base(x[s], y[s] - 1.0)
+        dxy[s] = pow(x[s], y[s] - 1.0) * (1.0 + y[s] * l)
+        dyy[s] = _dpow_exponent(pow(x[s], y[s]), x[s], y[s]) * l
+cdef int OP_POW = _row(b"pow", b"**", NULL, 2, False, False, _pow, _pow2)
 
-cdef float64_t _addk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0
-    return x + k
-_row(OP_ADDK, b"+", 1, _addk)
+# ---- one Value operand x and a constant k = y[0] ---------------------------------------
 
-cdef float64_t _subk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0
-    return x - k
-_row(OP_SUBK, b"-", 1, _subk)
+cdef void _addk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = x[s] + k
+        dx[s] = 1.0
+cdef int OP_ADDK = _row(b"addk", b"+", NULL, 1, True, False, _addk, _no_rule2)
 
-cdef float64_t _rsubk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = -1.0
-    return k - x
-_row(OP_RSUBK, b"-", 1, _rsubk)
+cdef void _subk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = x[s] - k
+        dx[s] = 1.0
+cdef int OP_SUBK = _row(b"subk", b"-", NULL, 1, True, False, _subk, _no_rule2)
 
-cdef float64_t _mulk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = k
-    return x * k
-_row(OP_MULK, b"*", 1, _mulk)
+cdef void _rsubk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                 float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = k - x[s]
+        dx[s] = -1.0
+cdef int OP_RSUBK = _row(b"rsubk", b"-", NULL, 1, True, False, _rsubk, _no_rule2)
 
-cdef float64_t _divk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0 / k
-    return x / k
-_row(OP_DIVK, b"/", 1, _divk)
+cdef void _mulk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = x[s] * k
+        dx[s] = k
+cdef int OP_MULK = _row(b"mulk", b"*", NULL, 1, True, False, _mulk, _no_rule2)
 
-cdef float64_t _rdivk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = -k / (x * x)
-    return k / x
-_row(OP_RDIVK, b"/", 1, _rdivk)
+cdef void _divk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = x[s] / k
+        dx[s] = 1.0 / k
+cdef int OP_DIVK = _row(b"divk", b"/", NULL, 1, True, False, _divk, _no_rule2)
 
-cdef float64_t _powk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = _dpow_base(x, k)
-    return pow(x, k)
-_row(OP_POWK, b"**", 1, _powk)
+cdef void _rdivk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                 float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = k / x[s]
+        dx[s] = -k / (x[s] * x[s])
+cdef void _rdivk2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                  float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        dxx[s] = 2.0 * k / (x[s] * x[s] * x[s])
+cdef int OP_RDIVK = _row(b"rdivk", b"/", NULL, 1, True, False, _rdivk, _rdivk2)
 
-cdef float64_t _rpowk(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t v = pow(k, x)
-    dx[0] = 0.0 if (k == 0.0 and x >= 0.0) else v * log(k)
-    return v
-_row(OP_RPOWK, b"**", 1, _rpowk)
+cdef void _powk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = pow(x[s], k)
+        dx[s] = _dpow_base(x[s], k)
+cdef void _powk2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                 float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        dxx[s] = k * _dpow_base(x[s], k - 1.0)
+cdef int OP_POWK = _row(b"powk", b"**", NULL, 1, True, False, _powk, _powk2)
+
+cdef void _rpowk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                 float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0], p
+    for s in range(n):
+        p = pow(k, x[s])
+        v[s] = p
+        dx[s] = _dpow_exponent(p, k, x[s])
+cdef void _rpowk2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                  float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        dxx[s] = _dpow_exponent(pow(k, x[s]), k, x[s]) * log(k)
+cdef int OP_RPOWK = _row(b"rpowk", b"**", NULL, 1, True, False, _rpowk, _rpowk2)
 
 # ---- one Value operand -----------------------------------------------------------------
 
-cdef float64_t _neg(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = -1.0
-    return -x
-_row(OP_NEG, b"neg", 1, _neg)
+cdef void _neg(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = -x[s]
+        dx[s] = -1.0
+cdef int OP_NEG = _row(b"neg", b"neg", NULL, 1, False, False, _neg, _no_rule2)
 
-cdef float64_t _tanh(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t t = tanh(x)
-    dx[0] = 1.0 - t * t             # never cosh(x)**-2, which overflows for |x| > 710
-    return t
-_row(OP_TANH, b"tanh", 1, _tanh)
+cdef void _tanh(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t t
+    for s in range(n):
+        t = tanh(x[s])
+        v[s] = t
+        dx[s] = 1.0 - t * t         # never cosh(x)**-2, which overflows for |x| > 710
+cdef void _tanh2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                 float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t t
+    for s in range(n):
+        t = tanh(x[s])
+        dxx[s] = -2.0 * t * (1.0 - t * t)
+_row(b"tanh", b"tanh", b"tanh", 1, False, False, _tanh, _tanh2,
+     b"Hyperbolic tangent; derivative ``1 - tanh(x)**2``.")
 
-cdef float64_t _relu(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0 if x > 0.0 else 0.0     # relu'(0) = 0, as PyTorch
-    return 0.0 if x <= 0.0 else x       # nan stays nan
-_row(OP_RELU, b"relu", 1, _relu)
+cdef void _relu(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = 0.0 if x[s] <= 0.0 else x[s]     # nan stays nan
+        dx[s] = 1.0 if x[s] > 0.0 else 0.0      # relu'(0) = 0, as PyTorch
+_row(b"relu", b"relu", b"relu", 1, False, False, _relu, _no_rule2,
+     b"``max(x, 0)``; derivative 1 for x > 0, else 0.")
 
-cdef float64_t _sigmoid(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t e, s
-    if x >= 0.0:                        # exp of a non-positive number never overflows
-        s = 1.0 / (1.0 + exp(-x))
-    else:
-        e = exp(x)
-        s = e / (1.0 + e)
-    dx[0] = s * (1.0 - s)
-    return s
-_row(OP_SIGMOID, b"sigmoid", 1, _sigmoid)
+cdef inline float64_t _logistic(float64_t x) noexcept nogil:
+    cdef float64_t e
+    if x >= 0.0:                    # exp of a non-positive number never overflows
+        return 1.0 / (1.0 + exp(-x))
+    e = exp(x)
+    return e / (1.0 + e)
 
-cdef float64_t _exp(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t e = exp(x)
-    dx[0] = e
-    return e
-_row(OP_EXP, b"exp", 1, _exp)
+cdef void _sigmoid(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                   float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t sg
+    for s in range(n):
+        sg = _logistic(x[s])
+        v[s] = sg
+        dx[s] = sg * (1.0 - sg)
+cdef void _sigmoid2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                    float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    cdef float64_t sg
+    for s in range(n):
+        sg = _logistic(x[s])
+        dxx[s] = sg * (1.0 - sg) * (1.0 - 2.0 * sg)
+_row(b"sigmoid", b"sigmoid", b"sigmoid", 1, False, False, _sigmoid, _sigmoid2,
+     b"Logistic function ``1 / (1 + exp(-x))``, computed without overflow.")
 
-cdef float64_t _log(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0 / x
-    return log(x)                       # log(0) = -inf, log(x < 0) = nan (IEEE)
-_row(OP_LOG, b"log", 1, _log)
+cdef void _exp(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t e
+    for s in range(n):
+        e = exp(x[s])
+        v[s] = e
+        dx[s] = e
+cdef void _exp2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = exp(x[s])
+_row(b"exp", b"exp", b"exp", 1, False, False, _exp, _exp2,
+     b"Exponential.")
 
-cdef float64_t _sin(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = cos(x)
-    return sin(x)
-_row(OP_SIN, b"sin", 1, _sin)
+cdef void _log(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = log(x[s])            # log(0) = -inf, log(x < 0) = nan (IEEE)
+        dx[s] = 1.0 / x[s]
+cdef void _log2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = -1.0 / (x[s] * x[s])
+_row(b"log", b"log", b"log", 1, False, False, _log, _log2,
+     b"Natural logarithm (nan below 0, -inf at 0).")
 
-cdef float64_t _cos(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = -sin(x)
-    return cos(x)
-_row(OP_COS, b"cos", 1, _cos)
+cdef void _sin(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = sin(x[s])
+        dx[s] = cos(x[s])
+cdef void _sin2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = -sin(x[s])
+_row(b"sin", b"sin", b"sin", 1, False, False, _sin, _sin2,
+     b"Sine.")
 
-cdef float64_t _sqrt(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    cdef float64_t s = sqrt(x)
-    dx[0] = 0.5 / s
-    return s
-_row(OP_SQRT, b"sqrt", 1, _sqrt)
+cdef void _cos(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = cos(x[s])
+        dx[s] = -sin(x[s])
+cdef void _cos2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = -cos(x[s])
+_row(b"cos", b"cos", b"cos", 1, False, False, _cos, _cos2,
+     b"Cosine.")
 
-cdef float64_t _abs(float64_t x, float64_t k, float64_t* dx, float64_t* dy) noexcept nogil:
-    dx[0] = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)     # abs'(0) = 0, as PyTorch
-    return fabs(x)
-_row(OP_ABS, b"abs", 1, _abs)
+cdef void _sqrt(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+                float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t r
+    for s in range(n):
+        r = sqrt(x[s])
+        v[s] = r
+        dx[s] = 0.5 / r
+cdef void _sqrt2(Py_ssize_t n, const float64_t* x, const float64_t* y,
+                 float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil:
+    for s in range(n):
+        dxx[s] = -0.25 / (x[s] * sqrt(x[s]))
+_row(b"sqrt", b"sqrt", b"sqrt", 1, False, False, _sqrt, _sqrt2,
+     b"Square root (nan below 0).")
 
+cdef void _abs(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = fabs(x[s])
+        dx[s] = 1.0 if x[s] > 0.0 else (-1.0 if x[s] < 0.0 else 0.0)  # abs'(0) = 0
+cdef int OP_ABS = _row(b"abs", b"abs", b"abs", 1, False, False, _abs, _no_rule2,
+     b"Absolute value; derivative ``sign(x)``, 0 at 0.")
+
+# ---- comparisons: guards ----------------------------------------------------------------
+# ``x < y`` on Values returns a bool, and records a guard row (value 1.0 or 0.0, no
+# derivative) so that a Function replaying the graph can tell when the branch taken
+# while recording would go the other way (see "Guards" in the module docstring).
+
+cdef void _lt(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+              float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = 1.0 if x[s] < y[s] else 0.0
+cdef void _le(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+              float64_t* dx, float64_t* dy) noexcept nogil:
+    for s in range(n):
+        v[s] = 1.0 if x[s] <= y[s] else 0.0
+cdef void _ltk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = 1.0 if x[s] < k else 0.0
+cdef void _lek(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = 1.0 if x[s] <= k else 0.0
+cdef void _gtk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = 1.0 if x[s] > k else 0.0
+cdef void _gek(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
+               float64_t* dx, float64_t* dy) noexcept nogil:
+    cdef float64_t k = y[0]
+    for s in range(n):
+        v[s] = 1.0 if x[s] >= k else 0.0
+# a > b is recorded as b < a, a >= b as b <= a
+cdef int OP_LT = _row(b"lt", b"<", NULL, 2, False, True, _lt, _no_rule2)
+cdef int OP_LE = _row(b"le", b"<=", NULL, 2, False, True, _le, _no_rule2)
+cdef int OP_LTK = _row(b"ltk", b"<", NULL, 1, True, True, _ltk, _no_rule2)
+cdef int OP_LEK = _row(b"lek", b"<=", NULL, 1, True, True, _lek, _no_rule2)
+cdef int OP_GTK = _row(b"gtk", b">", NULL, 1, True, True, _gtk, _no_rule2)
+cdef int OP_GEK = _row(b"gek", b">=", NULL, 1, True, True, _gek, _no_rule2)
+
+
+# ---- what the rows give the Python side ------------------------------------------------
+
+class OpInfo(tuple):
+    """One row of the op table as Python sees it (``fastgrad._scalar.OPS[code]``).
+
+    Attributes: ``code``, ``key`` (unique, e.g. ``"rsubk"`` for ``k - x``), ``name``
+    (what ``Value.op`` shows), ``method`` (the Value method and ``fastgrad`` function,
+    or None for an operator), ``arity`` (0 leaf, 1 or 2 Value operands), ``constant``
+    (the op combines its Value with a number), ``guard`` (a comparison).
+    """
+
+    __slots__ = ()
+    _fields = ("code", "key", "name", "method", "arity", "constant", "guard")
+
+    def __new__(cls, *values):
+        return tuple.__new__(cls, values)
+
+    code = property(lambda self: self[0])
+    key = property(lambda self: self[1])
+    name = property(lambda self: self[2])
+    method = property(lambda self: self[3])
+    arity = property(lambda self: self[4])
+    constant = property(lambda self: self[5])
+    guard = property(lambda self: self[6])
+
+    def __repr__(self):
+        return "OpInfo(" + ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, self)) + ")"
+
+
+#: The op table, indexed by op code.
+OPS = tuple(OpInfo(c, ROWS[c].key.decode(), ROWS[c].name.decode(),
+                   ROWS[c].method.decode() if ROWS[c].method != NULL else None,
+                   ROWS[c].arity, bool(ROWS[c].constant), bool(ROWS[c].guard))
+            for c in range(N_OPS))
 
 #: ``Value.op`` for each op code.
-OP_NAMES = tuple(OPS[i].name.decode() for i in range(N_OPS))
+OP_NAMES = tuple(row.name for row in OPS)
 
-#: The elementwise functions of one Value, by method name.
-UNARY_OPS = {
-    "tanh": OP_TANH, "relu": OP_RELU, "sigmoid": OP_SIGMOID, "exp": OP_EXP,
-    "log": OP_LOG, "sin": OP_SIN, "cos": OP_COS, "sqrt": OP_SQRT, "abs": OP_ABS,
-}
+#: The elementwise functions of one Value, by method name: what ``Value`` has as methods
+#: and ``fastgrad`` as functions.
+UNARY_OPS = {row.method: row.code for row in OPS if row.method and row.arity == 1}
+
+
+cdef int _code_of(object code) except -1:
+    if not isinstance(code, int) or not 0 <= code < N_OPS:
+        raise ValueError(f"op code must be an int in [0, {N_OPS}), got {code!r}")
+    return code
+
+
+def apply(code, double x, double y=0.0):
+    """The compiled rule of op ``code`` at ``(x, y)``: ``(value, d/dx, d/dy)``.
+
+    ``y`` is the second operand, or the constant of an op such as ``x * k``; ``d/dy`` is
+    0 for ops of one Value operand. For tests and for ``fastgrad.tanh(2.0)``.
+    """
+    cdef const OpRow* row = &ROWS[_code_of(code)]
+    cdef float64_t v = 0.0, dx = 0.0, dy = 0.0
+    row.rule(1, &x, &y, &v, &dx, &dy)
+    return v, dx, dy
+
+
+def apply2(code, double x, double y=0.0):
+    """The second partials of op ``code`` at ``(x, y)``: ``(d2/dx2, d2/dxdy, d2/dy2)``."""
+    cdef const OpRow* row = &ROWS[_code_of(code)]
+    cdef float64_t dxx = 0.0, dxy = 0.0, dyy = 0.0
+    row.rule2(1, &x, &y, &dxx, &dxy, &dyy)
+    return dxx, dxy, dyy
 
 
 def apply_unary(str name, double x):
@@ -255,15 +578,17 @@ def apply_unary(str name, double x):
     Returns ``(value, derivative)``; ``fastgrad.tanh(2.0)`` and friends use it, so a
     float and a Value go through the same rule.
     """
-    cdef int code = UNARY_OPS[name]
-    cdef float64_t dx = 0.0, dy = 0.0
-    cdef float64_t v = OPS[code].rule(x, 0.0, &dx, &dy)
+    v, dx, _ = apply(UNARY_OPS[name], x)
     return v, dx
 
 
 # --------------------------------------------------------------------------------------
 # The tape
 # --------------------------------------------------------------------------------------
+
+cdef inline bint _same(float64_t a, float64_t b) noexcept nogil:
+    return a == b or (a != a and b != b)
+
 
 cdef inline Py_ssize_t _capacity_for(Py_ssize_t n) noexcept nogil:
     # smallest power of two, at least MIN_CAP, that leaves half the rows free
@@ -273,12 +598,46 @@ cdef inline Py_ssize_t _capacity_for(Py_ssize_t n) noexcept nogil:
     return cap
 
 
-cdef int _realloc(void** ptr, Py_ssize_t rows, size_t itemsize) except -1:
-    cdef void* p = realloc(ptr[0], <size_t>rows * itemsize)
-    if p == NULL:
-        raise MemoryError(f"fastgrad: cannot allocate a tape of {rows} nodes")
-    ptr[0] = p
-    return 0
+# Test hook: when positive, the n-th call of _realloc from now fails as if the system
+# were out of memory (tests/test_memory.py uses it to check that a failed resize leaves
+# the tape consistent). One integer test on a path taken only when a tape resizes.
+cdef Py_ssize_t _fail_countdown = 0
+
+
+def _fail_allocation(Py_ssize_t n):
+    """Make the ``n``-th tape allocation from now fail (0 disarms). For tests only."""
+    global _fail_countdown
+    if n < 0:
+        raise ValueError(f"_fail_allocation takes n >= 0, got {n}")
+    _fail_countdown = n
+
+
+cdef void* _realloc(void* ptr, Py_ssize_t rows, size_t itemsize) noexcept:
+    # realloc, or NULL (leaving ptr untouched) when it fails or the test hook says so
+    global _fail_countdown
+    if _fail_countdown > 0:
+        _fail_countdown -= 1
+        if _fail_countdown == 0:
+            return NULL
+    return realloc(ptr, <size_t>rows * itemsize)
+
+
+cdef void _move_rows(char* base, size_t size, const uint32_t* dest, Py_ssize_t start,
+                     Py_ssize_t n) noexcept nogil:
+    # Compaction of one column: row i goes to row dest[i] for live rows (dest[i] != 0).
+    cdef Py_ssize_t i
+    if size == 1:
+        for i in range(start, n):
+            if dest[i]:
+                (<uint8_t*>base)[dest[i]] = (<uint8_t*>base)[i]
+    elif size == 4:
+        for i in range(start, n):
+            if dest[i]:
+                (<uint32_t*>base)[dest[i]] = (<uint32_t*>base)[i]
+    else:
+        for i in range(start, n):
+            if dest[i]:
+                memcpy(base + dest[i] * size, base + i * size, size)
 
 
 @cython.final
@@ -307,15 +666,10 @@ cdef class Tape:
         self.n = 1
 
     def __dealloc__(self):
-        free(self.op)
-        free(self.pa)
-        free(self.pb)
-        free(self.val)
-        free(self.da)
-        free(self.db)
-        free(self.adj)
-        free(self.seen)
-        free(self.handle)
+        cdef Column cols[N_COLUMNS]
+        self._columns(cols)
+        for c in range(N_COLUMNS):
+            free(cols[c].ptr[0])
 
     def __len__(self):
         return self.n - 1
@@ -328,8 +682,26 @@ cdef class Tape:
     @property
     def nbytes(self):
         """Bytes held by the node arrays."""
-        return self.cap * (sizeof(uint8_t) + 2 * sizeof(node_t) + 4 * sizeof(float64_t)
-                           + sizeof(uint32_t) + sizeof(PyObject*))
+        cdef Column cols[N_COLUMNS]
+        self._columns(cols)
+        return sum([self.rows[c] * cols[c].itemsize for c in range(N_COLUMNS)])
+
+    def _hold_guards(self, bint hold):
+        """While held (``fastgrad.trace`` recording), compaction keeps every guard row and
+        what it compares; calls nest."""
+        self.guards_held += 1 if hold else -1
+        if self.guards_held < 0:
+            self.guards_held = 0
+            raise RuntimeError("Tape._hold_guards(False) without a matching hold")
+
+    def _last_row(self):
+        """``(OpInfo, value, da, db)`` of the newest row (for tests)."""
+        cdef Py_ssize_t i = self.n - 1
+        return OPS[self.op[i]], self.val[i], self.da[i], self.db[i]
+
+    def _allocated_rows(self):
+        """Rows allocated in each column, in column order (for tests)."""
+        return [self.rows[c] for c in range(N_COLUMNS)]
 
     def compact(self):
         """Reclaim every row no Value can reach now (normally done when the tape fills).
@@ -343,20 +715,47 @@ cdef class Tape:
     def __repr__(self):
         return f"<fastgrad Tape: {self.n - 1} nodes, {self.nbytes} bytes>"
 
+    cdef int _columns(self, Column* cols) noexcept:
+        # THE list of columns: adding one here is all resizing, freeing, nbytes and
+        # compaction need (and N_COLUMNS in _scalar.pxd).
+        cols[0] = Column(<void**>&self.op, sizeof(uint8_t), COL_DATA)
+        cols[1] = Column(<void**>&self.pa, sizeof(node_t), COL_NODE)
+        cols[2] = Column(<void**>&self.pb, sizeof(node_t), COL_NODE)
+        cols[3] = Column(<void**>&self.val, sizeof(float64_t), COL_DATA)
+        cols[4] = Column(<void**>&self.da, sizeof(float64_t), COL_DATA)
+        cols[5] = Column(<void**>&self.db, sizeof(float64_t), COL_DATA)
+        cols[6] = Column(<void**>&self.adj, sizeof(float64_t), COL_DATA)
+        cols[7] = Column(<void**>&self.seen, sizeof(uint32_t), COL_SCRATCH)
+        cols[8] = Column(<void**>&self.handle, sizeof(PyObject*), COL_HANDLE)
+        return 0
+
     cdef int _resize(self, Py_ssize_t cap) except -1:
+        """Give every column ``cap`` rows, all or nothing.
+
+        Growing raises ``cap`` only after every column grew: if one ``realloc`` fails,
+        the columns grown so far are merely larger than needed, ``cap`` keeps the old
+        size and ``MemoryError`` is raised. Shrinking lowers ``cap`` first, so a column
+        that fails to shrink keeps its larger block (C's ``realloc`` leaves it intact) and
+        the tape stays consistent; a failed shrink is not an error.
+        """
+        cdef Column cols[N_COLUMNS]
+        cdef void* p
         if cap > <Py_ssize_t>INT32_MAX + 1:
             raise OverflowError("fastgrad: a tape holds at most 2**31 - 1 nodes")
-        _realloc(<void**>&self.op, cap, sizeof(uint8_t))
-        _realloc(<void**>&self.pa, cap, sizeof(node_t))
-        _realloc(<void**>&self.pb, cap, sizeof(node_t))
-        _realloc(<void**>&self.val, cap, sizeof(float64_t))
-        _realloc(<void**>&self.da, cap, sizeof(float64_t))
-        _realloc(<void**>&self.db, cap, sizeof(float64_t))
-        _realloc(<void**>&self.adj, cap, sizeof(float64_t))
-        _realloc(<void**>&self.seen, cap, sizeof(uint32_t))
-        _realloc(<void**>&self.handle, cap, sizeof(PyObject*))
-        # every array now holds at least min(old, new) rows, which covers self.n
-        self.cap = cap
+        self._columns(cols)
+        if cap < self.cap:
+            self.cap = cap
+        for c in range(N_COLUMNS):
+            if self.rows[c] == cap:
+                continue
+            p = _realloc(cols[c].ptr[0], cap, cols[c].itemsize)
+            if p != NULL:
+                cols[c].ptr[0] = p
+                self.rows[c] = cap
+            elif cap > self.rows[c]:
+                raise MemoryError(f"fastgrad: cannot allocate a tape of {cap} nodes "
+                                  f"({cap * cols[c].itemsize} bytes for one column)")
+        self.cap = cap                  # every column holds at least cap rows now
         return 0
 
     cdef int _make_room(self) except -1:
@@ -372,44 +771,60 @@ cdef class Tape:
         # Mark: `seen` serves as scratch (a sweep's stamps need not survive).
         cdef Py_ssize_t n = self.n, i, j
         cdef uint32_t* live = self.seen
+        cdef Column cols[N_COLUMNS]
+        cdef node_t* ref
         memset(live, 0, n * sizeof(uint32_t))
         live[0] = 1
         for i in range(n - 1, 0, -1):
-            if live[i] or self.handle[i] != NULL:
+            if live[i] or self.handle[i] != NULL or (
+                    self.guards_held and ROWS[self.op[i]].guard):
                 live[i] = 1
                 live[self.pa[i]] = 1
                 live[self.pb[i]] = 1
-        # Compact: parents precede children, so their new index is known already.
-        # Rows below the first dead one keep their place.
+        # A guard lives while its operands do and still hold the values it compared.
+        for i in range(1, n):
+            if ROWS[self.op[i]].guard and not self.guards_held:
+                live[i] = live[self.pa[i]] and live[self.pb[i]] and _same(
+                    self.val[self.pa[i]], self.da[i]) and (
+                    ROWS[self.op[i]].arity == 1 or _same(self.val[self.pb[i]], self.db[i]))
+        # New rows: parents precede children, so a row's new index is known before its
+        # children's. Rows below the first dead one keep their place.
         live[0] = 0
         j = 1
         while j < n and live[j]:
             live[j] = <uint32_t>j
             j += 1
-        for i in range(j, n):
+        cdef Py_ssize_t first_moved = j
+        for i in range(first_moved, n):
             if live[i]:
                 live[i] = <uint32_t>j
-                self.op[j] = self.op[i]
-                self.pa[j] = <node_t>live[self.pa[i]]
-                self.pb[j] = <node_t>live[self.pb[i]]
-                self.val[j] = self.val[i]
-                self.da[j] = self.da[i]
-                self.db[j] = self.db[i]
-                self.adj[j] = self.adj[i]
-                self.handle[j] = self.handle[i]
-                if self.handle[j] != NULL:
-                    (<Value>self.handle[j]).idx = <node_t>j
                 j += 1
+        # Move every column (the one list), then fix what refers to rows.
+        self._columns(cols)
+        for c in range(N_COLUMNS):
+            if cols[c].kind == COL_SCRATCH:
+                continue
+            _move_rows(<char*>cols[c].ptr[0], cols[c].itemsize, live, first_moved, n)
+            if cols[c].kind == COL_NODE:
+                ref = <node_t*>cols[c].ptr[0]
+                for i in range(first_moved, j):
+                    ref[i] = <node_t>live[ref[i]]
+            elif cols[c].kind == COL_HANDLE:
+                for i in range(first_moved, j):
+                    if self.handle[i] != NULL:
+                        (<Value>self.handle[i]).idx = <node_t>i
         if self.labels:
             self.labels = {live[i]: label for i, label in self.labels.items() if live[i]}
-        memset(live, 0, j * sizeof(uint32_t))
+        memset(live, 0, n * sizeof(uint32_t))
         self.n = j
         self.compactions += 1
         return 0
 
     cdef int _trim(self) except -1:
         # Called when the last row's handle has died: drop handle-less rows from the end.
-        while self.n > 1 and self.handle[self.n - 1] == NULL:
+        # A guard row stops the trim: its operands may be compared again by a Function.
+        while (self.n > 1 and self.handle[self.n - 1] == NULL
+               and not ROWS[self.op[self.n - 1]].guard):
             self.n -= 1
         if self.labels:
             for i in [i for i in self.labels if i >= self.n]:
@@ -430,20 +845,24 @@ cdef class Tape:
         if y is not None:
             b = y.idx
         cdef node_t i = <node_t>self.n
-        cdef OpRow* row = &OPS[op]
-        cdef float64_t dx = 0.0, dy = 0.0
+        cdef const OpRow* row = &ROWS[op]
+        cdef float64_t v = k, dx = 0.0, dy = 0.0
         if row.arity == 2:
-            self.val[i] = row.rule(self.val[a], self.val[b], &dx, &dy)
+            row.rule(1, &self.val[a], &self.val[b], &v, &dx, &dy)
             self.db[i] = dy
         elif row.arity == 1:
-            self.val[i] = row.rule(self.val[a], k, &dx, &dy)
+            row.rule(1, &self.val[a], &k, &v, &dx, &dy)
             self.db[i] = k
             b = 0
         else:
-            self.val[i] = k
             self.db[i] = 0.0
             a = 0
             b = 0
+        if row.guard:                   # keep the compared values (see "Guards")
+            dx = self.val[a]
+            if row.arity == 2:
+                self.db[i] = self.val[b]
+        self.val[i] = v
         self.op[i] = <uint8_t>op
         self.pa[i] = a
         self.pb[i] = b
@@ -569,14 +988,14 @@ cdef object _binary(Value x, object other, int op_vv, int op_vk):
         if y.tape is not x.tape:
             raise ValueError(
                 f"cannot combine Values recorded on different tapes in "
-                f"'{OPS[op_vv].name.decode()}': each thread records its leaves on a tape of "
+                f"'{ROWS[op_vv].name.decode()}': each thread records its leaves on a tape of "
                 "its own. Create the operands in the same thread, or pass plain floats.")
         return _new(x.tape, op_vv, x, y, 0.0)
     if type(other) is float:
         return _new(x.tape, op_vk, x, None, PyFloat_AS_DOUBLE(other))
     if isinstance(other, (int, float)) or isinstance(other, numbers.Real):
         return _new(x.tape, op_vk, x, None, float(other))
-    return _foreign(x, other, OPS[op_vv].name.decode())
+    return _foreign(x, other, ROWS[op_vv].name.decode())
 
 
 cdef object _reflected(Value x, object other, int op_kv, str symbol):
@@ -588,10 +1007,25 @@ cdef object _reflected(Value x, object other, int op_kv, str symbol):
     return _foreign(x, other, symbol)
 
 
-cdef inline float64_t _data_of(object other) except? -1.0:
+cdef bint _compare(Value x, object other, int op_vv, bint swap, int op_vk) except -1:
+    """``x < other`` (or <=, >, >=) on ``.data``, recorded as a guard row (Guards)."""
+    cdef Value y, lo, hi
+    cdef float64_t k
     if isinstance(other, Value):
-        return (<Value>other).tape.val[(<Value>other).idx]
-    return _real(other, "comparison with a Value")
+        y = <Value>other
+        if y.tape is not x.tape:         # no common tape: nothing to guard
+            k = y.tape.val[y.idx]
+            return _outcome(op_vk, x.tape.val[x.idx], k)
+        lo, hi = (y, x) if swap else (x, y)
+        return x.tape.val[x.tape.push(op_vv, lo, hi, 0.0)] != 0.0
+    k = _real(other, "comparison with a Value")
+    return x.tape.val[x.tape.push(op_vk, x, None, k)] != 0.0
+
+
+cdef bint _outcome(int code, float64_t x, float64_t k) noexcept:
+    cdef float64_t v = 0.0, dx = 0.0, dy = 0.0
+    ROWS[code].rule(1, &x, &k, &v, &dx, &dy)
+    return v != 0.0
 
 
 @cython.final
@@ -653,10 +1087,9 @@ cdef class Value:
         if self.idx == tape.n - 1:
             tape._trim()
             if tape.cap > KEEP_CAP and 8 * tape.n < tape.cap:
-                try:
-                    tape._resize(max(_capacity_for(tape.n), KEEP_CAP))
-                except MemoryError:     # shrinking failed: keep the larger arrays
-                    pass
+                # a shrink never raises MemoryError (a failed one keeps the larger
+                # arrays); OverflowError cannot happen when shrinking
+                tape._resize(max(_capacity_for(tape.n), KEEP_CAP))
 
     # ---- attributes -------------------------------------------------------------------
 
@@ -718,8 +1151,8 @@ cdef class Value:
     @property
     def constant(self):
         """The number in ops such as ``x * 3`` (None for other Values)."""
-        cdef int code = self.tape.op[self.idx]
-        if OP_ADDK <= code <= OP_RPOWK:
+        cdef const OpRow* row = &ROWS[self.tape.op[self.idx]]
+        if row.constant:
             return self.tape.db[self.idx]
         return None
 
@@ -727,7 +1160,7 @@ cdef class Value:
     def parents(self):
         """The Values this one was computed from (a tuple; empty for leaves)."""
         cdef Tape t = self.tape
-        cdef int arity = OPS[t.op[self.idx]].arity
+        cdef int arity = ROWS[t.op[self.idx]].arity
         if arity == 0:
             return ()
         if arity == 1:
@@ -807,43 +1240,7 @@ cdef class Value:
     def __abs__(self):
         return _new(self.tape, OP_ABS, self, None, 0.0)
 
-    # ---- elementwise functions ----------------------------------------------------------
-
-    def tanh(self):
-        """Hyperbolic tangent; derivative ``1 - tanh(x)**2``."""
-        return _new(self.tape, OP_TANH, self, None, 0.0)
-
-    def relu(self):
-        """``max(x, 0)``; derivative 1 for x > 0, else 0."""
-        return _new(self.tape, OP_RELU, self, None, 0.0)
-
-    def sigmoid(self):
-        """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
-        return _new(self.tape, OP_SIGMOID, self, None, 0.0)
-
-    def exp(self):
-        """Exponential."""
-        return _new(self.tape, OP_EXP, self, None, 0.0)
-
-    def log(self):
-        """Natural logarithm (nan below 0, -inf at 0)."""
-        return _new(self.tape, OP_LOG, self, None, 0.0)
-
-    def sin(self):
-        """Sine."""
-        return _new(self.tape, OP_SIN, self, None, 0.0)
-
-    def cos(self):
-        """Cosine."""
-        return _new(self.tape, OP_COS, self, None, 0.0)
-
-    def sqrt(self):
-        """Square root (nan below 0)."""
-        return _new(self.tape, OP_SQRT, self, None, 0.0)
-
-    def abs(self):
-        """Absolute value; derivative ``sign(x)``, 0 at 0."""
-        return _new(self.tape, OP_ABS, self, None, 0.0)
+    # ---- elementwise functions: tanh, relu, ... are added from the op table below ----
 
     # ---- identity equality, ordering on .data --------------------------------------------------------------
 
@@ -857,13 +1254,52 @@ cdef class Value:
         return object.__hash__(self)
 
     def __lt__(self, other):
-        return self.tape.val[self.idx] < _data_of(other)
+        return _compare(self, other, OP_LT, False, OP_LTK)
 
     def __le__(self, other):
-        return self.tape.val[self.idx] <= _data_of(other)
+        return _compare(self, other, OP_LE, False, OP_LEK)
 
     def __gt__(self, other):
-        return self.tape.val[self.idx] > _data_of(other)
+        return _compare(self, other, OP_LT, True, OP_GTK)
 
     def __ge__(self, other):
-        return self.tape.val[self.idx] >= _data_of(other)
+        return _compare(self, other, OP_LE, True, OP_GEK)
+
+
+def op_of(Value v):
+    """The op-table row (an ``OpInfo``) of the op that produced ``v``."""
+    return OPS[v.tape.op[v.idx]]
+
+
+# --------------------------------------------------------------------------------------
+# Value's methods from the op table: every row with a method name becomes a method of
+# Value (and, in fastgrad/functions.py, a function of fastgrad). Operators (+, -, ...,
+# unary -, abs()) are type slots and are written out in the class above.
+# --------------------------------------------------------------------------------------
+
+cdef object _method(int code):
+    cdef const OpRow* row = &ROWS[code]
+
+    def method(Value self):
+        return _new(self.tape, code, self, None, 0.0)
+
+    method.__name__ = OPS[code].method
+    method.__qualname__ = "Value." + OPS[code].method
+    method.__doc__ = row.doc.decode() if row.doc != NULL else None
+    return method
+
+
+cdef _install_methods():
+    # Written into the type's dict as Cython itself writes class attributes of a cdef
+    # class (the type is static, so setattr is refused); PyType_Modified clears the
+    # method cache.
+    cdef dict namespace = <dict>(<PyTypeObject*>Value).tp_dict
+    for row in OPS:
+        if row.method is not None:
+            if row.arity != 1 or row.method in namespace:
+                raise RuntimeError(f"op table: the row {row.key!r} cannot become the method "
+                                   f"{row.method!r} (one Value operand, a new name)")
+            namespace[row.method] = _method(row.code)
+    PyType_Modified(Value)
+
+_install_methods()

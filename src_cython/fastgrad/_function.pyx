@@ -1,0 +1,554 @@
+"""The compiled replay of a recorded scalar program: the engine of ``fastgrad.Function``.
+
+Data flow
+---------
+``build`` cuts the sub-graph between some input Values and some output Values out of a
+``Tape`` (``_scalar.pyx``) into a *program*: flat arrays of instructions (op code, result
+slot, operand slots, constant) over a set of *slots*. Slot 0 is the sink (as row 0 of a
+tape), then come the inputs, then the constants (leaves that are not inputs, and
+interior Values that do not depend on any input, at their recorded values), then the
+working slots, which are reused: a working slot is given back once the last instruction
+reading its value has run (liveness), so a chain of a million nodes runs in a handful of
+slots. An instruction's result slot is taken before its operands' slots are given back,
+so a result never overwrites its own operands (the rules read x[s] after writing v[s]).
+
+The sweeps call the op table's rules (``_scalar.pyx``, "The op table"): there is no per-op
+code here. Every rule is a loop over n samples, so each sweep is *sample-inner*: for each
+instruction one call runs a tight loop over the batch (n = 1 for a plain replay, the
+batch size under ``vmap``; slot s of sample j is ``val[s * B + j]``).
+
+* forward: values, and the local partials ``da``/``db`` per instruction when a reverse
+  sweep follows (else into a scratch row);
+* tangent (forward mode): ``tan[dst] = da * tan[a] + db * tan[b]``, and with second
+  derivatives the tangents of the partials, ``dda = dxx * tan[a] + dxy * tan[b]``,
+  ``ddb = dxy * tan[a] + dyy * tan[b]`` from the row's ``rule2``;
+* reverse: ``adj[a] += adj[dst] * da``, ``adj[b] += adj[dst] * db`` after taking and
+  clearing ``adj[dst]`` (a reused slot's adjoint is cleared when its later occupant is
+  done, before the earlier occupant's readers add into it); forward-over-reverse also
+  carries ``adt[a] += adt[dst] * da + adj[dst] * dda``, which gives Hessian-vector
+  products.
+
+Guards: a guard row of the tape (a comparison made while recording) becomes an
+instruction that re-evaluates the comparison and checks its recorded outcome; where
+it differs, the sweep stops and ``BranchChanged`` is raised naming it. All sweeps run
+without the GIL.
+"""
+
+cimport cython
+from libc.stdint cimport INT32_MAX, int32_t, uint8_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memset
+
+from fastgrad._scalar cimport OP_LEAF, Tape, Value, n_ops, node_t, op_row
+
+import numpy as np
+
+from fastgrad._scalar import OPS as _OPS
+
+
+class BranchChanged(ValueError):
+    """A replay reached a comparison that would go the other way than when recorded.
+
+    The recorded program follows one path through the Python code's ``if``s; at these
+    arguments the code would take another, so the program's value would be wrong.
+    Record the function again at these arguments (``fastgrad.trace``), or write the
+    branch with ``relu``/``abs``, which are not guards.
+    """
+
+
+cdef inline bint _same(float64_t a, float64_t b) noexcept nogil:
+    return a == b or (a != a and b != b)
+
+
+# --------------------------------------------------------------------------------------
+# Building a program from a tape
+# --------------------------------------------------------------------------------------
+
+cdef str _operand_name(Tape tape, node_t p, const uint8_t* dep, dict input_index):
+    label = tape.labels.get(p, "")
+    if dep[p] == 2:
+        return label or f"inputs[{input_index[p]}]"
+    if dep[p] == 0:
+        return label or repr(tape.val[p])
+    return label or f"({_OPS[tape.op[p]].name or 'leaf'} node)"
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def build(list inputs, list outputs, Py_ssize_t guard_lo, Py_ssize_t guard_hi):
+    """Cut the program computing the Values ``outputs`` from the leaves ``inputs`` out of
+    their tape.
+
+    Guard rows in ``[guard_lo, guard_hi)`` whose operands depend on an input (and still
+    hold the values they compared) become guard instructions. Returns a dict of arrays
+    (see ``Program``).
+    """
+    cdef Tape tape = (<Value>(inputs + outputs)[0]).tape
+    for v in inputs + outputs:
+        if (<Value>v).tape is not tape:
+            raise ValueError("fastgrad.Function: the inputs and outputs were recorded on "
+                             "different tapes (in different threads)")
+    cdef list in_rows = [(<Value>v).idx for v in inputs]
+    cdef list out_rows = [(<Value>v).idx for v in outputs]
+    cdef Py_ssize_t n = tape.n, i, j, t, n_in = len(in_rows), n_instr = 0
+    cdef const OpRow* row
+    cdef node_t p, q
+    cdef uint8_t* dep = <uint8_t*>calloc(n, 1)
+    cdef uint8_t* needed = <uint8_t*>calloc(n, 1)
+    cdef int32_t* slot = <int32_t*>calloc(n, sizeof(int32_t))
+    cdef int32_t* last = <int32_t*>calloc(n, sizeof(int32_t))
+    cdef int32_t* free_slots = NULL
+    cdef Py_ssize_t n_free = 0, n_slots
+    if dep == NULL or needed == NULL or slot == NULL or last == NULL:
+        free(dep); free(needed); free(slot); free(last)
+        raise MemoryError("fastgrad.Function: cannot allocate the scratch to cut a program")
+    try:
+        input_index = {}
+        for j, r in enumerate(in_rows):
+            dep[<node_t>r] = 2
+            input_index[r] = j
+        # which rows depend on an input
+        for i in range(1, n):
+            if tape.op[i] != OP_LEAF and (dep[tape.pa[i]] or dep[tape.pb[i]]):
+                dep[i] = 1
+        # which rows the outputs and the guards need
+        for r in out_rows:
+            needed[<node_t>r] = 1
+        for i in range(max(guard_lo, 1), min(guard_hi, n)):
+            row = op_row(tape.op[i])
+            if row.guard and dep[i] and _same(tape.val[tape.pa[i]], tape.da[i]) and (
+                    row.arity == 1 or _same(tape.val[tape.pb[i]], tape.db[i])):
+                needed[i] = 1
+        for i in range(n - 1, 0, -1):
+            if needed[i] and dep[i] == 1:
+                n_instr += 1
+                needed[tape.pa[i]] = 1
+                if op_row(tape.op[i]).arity == 2:
+                    needed[tape.pb[i]] = 1
+        # last reader of each row, in instruction numbers; outputs live to the end
+        t = 0
+        for i in range(1, n):
+            if needed[i] and dep[i] == 1:
+                last[tape.pa[i]] = <int32_t>t
+                if op_row(tape.op[i]).arity == 2:
+                    last[tape.pb[i]] = <int32_t>t
+                t += 1
+        for r in out_rows:
+            last[<node_t>r] = INT32_MAX
+        # slots: the sink, the inputs, the constants, then working slots
+        for j in range(n_in):
+            slot[<node_t>in_rows[j]] = <int32_t>(1 + j)
+        n_slots = 1 + n_in
+        const_slots, const_vals = [], []
+        for i in range(1, n):
+            if needed[i] and dep[i] == 0:
+                slot[i] = <int32_t>n_slots
+                const_slots.append(n_slots)
+                const_vals.append(tape.val[i])
+                n_slots += 1
+        op = np.zeros(n_instr, np.uint8)
+        dst = np.zeros(n_instr, np.int32)
+        a = np.zeros(n_instr, np.int32)
+        b = np.zeros(n_instr, np.int32)
+        k = np.zeros(n_instr, np.float64)
+        expect = np.zeros(n_instr, np.float64)
+        guards = {}
+        free_slots = <int32_t*>malloc((n_instr + 1) * sizeof(int32_t))
+        if free_slots == NULL:
+            raise MemoryError("fastgrad.Function: cannot allocate the slot list")
+        t = 0
+        for i in range(1, n):
+            if not (needed[i] and dep[i] == 1):
+                continue
+            row = op_row(tape.op[i])
+            p = tape.pa[i]
+            q = tape.pb[i] if row.arity == 2 else 0
+            op[t] = tape.op[i]
+            a[t] = slot[p]
+            b[t] = slot[q]
+            if row.constant:
+                k[t] = tape.db[i]
+            if row.guard:
+                expect[t] = tape.val[i]
+                rhs = (_operand_name(tape, q, dep, input_index) if row.arity == 2
+                       else repr(tape.db[i]))
+                guards[t] = f"{_operand_name(tape, p, dep, input_index)} {row.name.decode()} {rhs}"
+            else:                       # take the result slot before freeing operands
+                if n_free:
+                    n_free -= 1
+                    slot[i] = free_slots[n_free]
+                else:
+                    slot[i] = <int32_t>n_slots
+                    n_slots += 1
+                dst[t] = slot[i]
+            if dep[p] == 1 and last[p] == t:
+                free_slots[n_free] = slot[p]
+                n_free += 1
+            if q != p and dep[q] == 1 and last[q] == t:
+                free_slots[n_free] = slot[q]
+                n_free += 1
+            t += 1
+        return dict(op=op, dst=dst, a=a, b=b, k=k, expect=expect,
+                    inputs=np.arange(1, 1 + n_in, dtype=np.int32),
+                    const_slots=np.asarray(const_slots, np.int32),
+                    const_vals=np.asarray(const_vals, np.float64),
+                    outputs=np.asarray([slot[<node_t>r] for r in out_rows], np.int32),
+                    n_slots=n_slots, guards=guards)
+    finally:
+        free(dep); free(needed); free(slot); free(last); free(free_slots)
+
+
+# --------------------------------------------------------------------------------------
+# The program and its sweeps
+# --------------------------------------------------------------------------------------
+
+cdef class _Work:
+    # Scratch memory of one sweep, kept by its Program between calls (so a replay does
+    # not fault in fresh pages every time); one sweep at a time uses it.
+    cdef float64_t* buf[9]
+    cdef Py_ssize_t size[9]
+
+    cdef float64_t* get(self, int i, Py_ssize_t n) except NULL:
+        cdef void* p
+        if self.size[i] < n:
+            p = realloc(self.buf[i], max(n, 1) * sizeof(float64_t))
+            if p == NULL:
+                raise MemoryError(f"fastgrad.Function: cannot allocate {n} numbers of "
+                                  "work space")
+            self.buf[i] = <float64_t*>p
+            self.size[i] = n
+        return self.buf[i]
+
+    def __dealloc__(self):
+        for i in range(9):
+            free(self.buf[i])
+
+
+_ARRAYS = {"op": np.uint8, "dst": np.int32, "a": np.int32, "b": np.int32, "k": np.float64,
+           "expect": np.float64, "inputs": np.int32, "const_slots": np.int32,
+           "const_vals": np.float64, "outputs": np.int32}
+
+
+@cython.final
+cdef class Program:
+    """An immutable recorded program: the arrays of ``build``, checked, and its sweeps.
+
+    Parameters
+    ----------
+    arrays : dict
+        ``op dst a b k expect`` (one entry per instruction), ``inputs`` (the input
+        slots), ``const_slots``/``const_vals``, ``outputs`` (the output slots),
+        ``n_slots`` and ``guards`` (instruction number -> text of the comparison).
+        Anything inconsistent raises ``ValueError`` (a program is never run on slots
+        it does not have).
+    """
+
+    cdef readonly dict arrays
+    cdef readonly dict guards
+    cdef readonly Py_ssize_t n_slots
+    cdef Prog prog
+    cdef object _work             # a _Work, or None while a sweep uses it
+    cdef const uint8_t[::1] _op
+    cdef const int32_t[::1] _dst, _a, _b, _inputs, _cslots, _outputs
+    cdef const float64_t[::1] _k, _expect, _cvals
+
+    def __init__(self, dict arrays):
+        cdef Py_ssize_t i, n, n_slots
+        cdef const OpRow* row
+        if self.prog.row != NULL:
+            raise RuntimeError("Program.__init__ may be called only once: a program is "
+                               "immutable")
+        try:
+            got = {name: np.ascontiguousarray(arrays[name], dtype)
+                   for name, dtype in _ARRAYS.items()}
+            n_slots = int(arrays["n_slots"])
+            guards = {int(t): str(s) for t, s in dict(arrays["guards"]).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a fastgrad program: {exc!r}") from None
+        n = len(got["op"])
+        if any(got[name].ndim != 1 for name in got) or any(
+                len(got[name]) != n for name in ("dst", "a", "b", "k", "expect")) or (
+                len(got["const_slots"]) != len(got["const_vals"])):
+            raise ValueError("not a fastgrad program: its arrays have inconsistent shapes")
+        if not 1 <= n_slots < INT32_MAX:
+            raise ValueError(f"not a fastgrad program: {n_slots} slots")
+        for name in ("dst", "a", "b", "inputs", "const_slots", "outputs"):
+            if len(got[name]) and (got[name].min() < 0 or got[name].max() >= n_slots):
+                raise ValueError(f"not a fastgrad program: {name} names a slot outside "
+                                 f"0..{n_slots - 1}")
+        fixed = set(got["inputs"].tolist()) | set(got["const_slots"].tolist())
+        if 0 in fixed or len(fixed) != len(got["inputs"]) + len(got["const_slots"]):
+            raise ValueError("not a fastgrad program: input and constant slots overlap")
+        self._op = got["op"]
+        self._dst = got["dst"]
+        self._a = got["a"]
+        self._b = got["b"]
+        for i in range(n):
+            if self._op[i] == OP_LEAF or self._op[i] >= n_ops():
+                raise ValueError(f"not a fastgrad program: instruction {i} has op code "
+                                 f"{self._op[i]}")
+            row = op_row(self._op[i])
+            if row.guard != (self._dst[i] == 0) or (row.arity == 1 and self._b[i] != 0) or (
+                    row.guard and i not in guards) or (
+                    not row.guard and (self._dst[i] == self._a[i] or self._dst[i] == self._b[i]
+                                       or self._dst[i] in fixed)):
+                raise ValueError(f"not a fastgrad program: instruction {i} "
+                                 f"({_OPS[self._op[i]].key}) has bad slots")
+        self._k = got["k"]
+        self._expect = got["expect"]
+        self._inputs = got["inputs"]
+        self._cslots = got["const_slots"]
+        self._cvals = got["const_vals"]
+        self._outputs = got["outputs"]
+        for arr in got.values():
+            arr.flags.writeable = False
+        self.arrays = got
+        self.arrays["n_slots"] = n_slots
+        self.guards = guards
+        self.n_slots = n_slots
+        self.prog.n = n
+        self.prog.n_slots = n_slots
+        self.prog.op = &self._op[0] if n else NULL
+        self.prog.dst = &self._dst[0] if n else NULL
+        self.prog.a = &self._a[0] if n else NULL
+        self.prog.b = &self._b[0] if n else NULL
+        self.prog.k = &self._k[0] if n else NULL
+        self.prog.expect = &self._expect[0] if n else NULL
+        self.prog.row = <const OpRow**>malloc(max(n, 1) * sizeof(OpRow*))
+        if self.prog.row == NULL:
+            raise MemoryError("fastgrad.Function: cannot allocate the program")
+        for i in range(n):
+            self.prog.row[i] = op_row(self._op[i])
+
+    def __dealloc__(self):
+        free(<void*>self.prog.row)
+
+    @property
+    def n_instructions(self):
+        """Instructions in the program (guards included)."""
+        return self.prog.n
+
+    @property
+    def n_inputs(self):
+        return len(self._inputs)
+
+    @property
+    def n_outputs(self):
+        return len(self._outputs)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def run(self, const float64_t[::1] x, Py_ssize_t B, tangent=None, seed=None,
+            bint second=False):
+        """Run the sweeps on ``B`` samples.
+
+        ``x``: the inputs, input-major (input i of sample s at ``i * B + s``); ``tangent``
+        the same for a forward-mode sweep; ``seed``: the outputs' cotangents,
+        output-major, for a reverse sweep; ``second``: forward-over-reverse (needs both).
+        Returns ``(values, tangents_out, gradients, hvp)``, None where not asked for;
+        raises ``BranchChanged`` where a guard fails.
+        """
+        cdef Py_ssize_t n_in = len(self._inputs), n_out = len(self._outputs)
+        cdef Py_ssize_t S = self.n_slots, n = self.prog.n, i, j, s
+        cdef const float64_t[::1] tx, sd
+        if B < 1 or x.shape[0] != n_in * B:
+            raise ValueError(f"expected {n_in} inputs x {B} samples, got {x.shape[0]} numbers")
+        if tangent is not None:
+            tx = tangent
+            if tx.shape[0] != n_in * B:
+                raise ValueError(f"expected {n_in * B} tangent numbers, got {tx.shape[0]}")
+        if seed is not None:
+            sd = seed
+            if sd.shape[0] != n_out * B:
+                raise ValueError(f"expected {n_out * B} cotangent numbers, got {sd.shape[0]}")
+        if second and (tangent is None or seed is None):
+            raise ValueError("second derivatives need a tangent and a seed")
+        cdef bint keep = seed is not None, fwd = tangent is not None
+        cdef Py_ssize_t rows = n * B if keep else B
+        work = self._work if self._work is not None else _Work()
+        self._work = None               # another thread meanwhile makes its own
+        cdef _Work w = work
+        cdef float64_t* val = w.get(0, S * B)
+        cdef float64_t* da = w.get(1, rows)
+        cdef float64_t* db = w.get(2, rows)
+        cdef float64_t* scratch = w.get(3, 4 * B)
+        cdef float64_t* tan = w.get(4, S * B) if fwd else NULL
+        cdef float64_t* dda = w.get(5, rows) if second else NULL
+        cdef float64_t* ddb = w.get(6, rows) if second else NULL
+        cdef float64_t* adj = w.get(7, S * B) if keep else NULL
+        cdef float64_t* adt = w.get(8, S * B) if second else NULL
+        cdef Py_ssize_t bad = -1, bad_sample = 0
+        try:
+            with nogil:
+                for s in range(B):
+                    val[s] = 0.0
+                if fwd:
+                    memset(tan, 0, S * B * sizeof(float64_t))
+                for i in range(n_in):
+                    for s in range(B):
+                        val[self._inputs[i] * B + s] = x[i * B + s]
+                        if fwd:
+                            tan[self._inputs[i] * B + s] = tx[i * B + s]
+                for i in range(self._cslots.shape[0]):
+                    for s in range(B):
+                        val[self._cslots[i] * B + s] = self._cvals[i]
+                bad = _forward(&self.prog, B, val, tan, da, db, dda, ddb, keep, scratch,
+                               &bad_sample)
+            if bad >= 0:
+                expected = self._expect[bad] != 0.0
+                where = f" (sample {bad_sample} of the batch)" if B > 1 else ""
+                raise BranchChanged(
+                    f"fastgrad.Function: the comparison `{self.guards[bad]}` was {expected} "
+                    f"when the function was recorded and is {not expected} at these "
+                    f"arguments{where}: the recorded program does not hold here. Record "
+                    f"it again at these arguments (fastgrad.trace), or write the branch "
+                    f"without comparing Values (relu, abs).")
+            values = np.empty(n_out * B)
+            _gather(val, self._outputs, B, values)
+            tangents = None
+            if fwd:
+                tangents = np.empty(n_out * B)
+                _gather(tan, self._outputs, B, tangents)
+            grads = hv = None
+            if keep:
+                with nogil:
+                    memset(adj, 0, S * B * sizeof(float64_t))
+                    if second:
+                        memset(adt, 0, S * B * sizeof(float64_t))
+                    for j in range(n_out):
+                        for s in range(B):
+                            adj[self._outputs[j] * B + s] += sd[j * B + s]
+                    memset(scratch, 0, B * sizeof(float64_t))
+                    _reverse(&self.prog, B, adj, da, db, adt, dda, ddb, scratch)
+                grads = np.empty(n_in * B)
+                _gather(adj, self._inputs, B, grads)
+                if second:
+                    hv = np.empty(n_in * B)
+                    _gather(adt, self._inputs, B, hv)
+            return values, tangents, grads, hv
+        finally:
+            self._work = work
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int _gather(const float64_t* src, const int32_t[::1] slots, Py_ssize_t B,
+                 float64_t[::1] out) except -1:
+    cdef Py_ssize_t j, s
+    for j in range(slots.shape[0]):
+        for s in range(B):
+            out[j * B + s] = src[slots[j] * B + s]
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t* tan,
+                         float64_t* da, float64_t* db, float64_t* dda, float64_t* ddb,
+                         bint keep, float64_t* scratch, Py_ssize_t* bad_sample) noexcept nogil:
+    # Values (and partials, tangents, tangents of the partials); returns the number of
+    # the first guard that fails, or -1.
+    cdef Py_ssize_t i, s
+    cdef const OpRow* row
+    cdef const float64_t* x
+    cdef const float64_t* y
+    cdef const float64_t* ta
+    cdef const float64_t* tb
+    cdef float64_t* pa
+    cdef float64_t* pb
+    cdef float64_t* to
+    cdef float64_t* qa
+    cdef float64_t* qb
+    cdef float64_t* hxx = scratch + B
+    cdef float64_t* hxy = scratch + 2 * B
+    cdef float64_t* hyy = scratch + 3 * B
+    for i in range(P.n):
+        row = P.row[i]
+        x = val + P.a[i] * B
+        y = (val + P.b[i] * B) if row.arity == 2 else (P.k + i)
+        if row.guard:
+            row.rule(B, x, y, scratch, hxx, hyy)
+            for s in range(B):
+                if scratch[s] != P.expect[i]:
+                    bad_sample[0] = s
+                    return i
+            continue
+        pa = da + (i * B if keep else 0)
+        pb = db + (i * B if keep else 0)
+        row.rule(B, x, y, val + P.dst[i] * B, pa, pb)
+        if tan == NULL:
+            continue
+        ta = tan + P.a[i] * B
+        tb = tan + P.b[i] * B
+        to = tan + P.dst[i] * B
+        if row.arity == 2:
+            for s in range(B):
+                to[s] = pa[s] * ta[s] + pb[s] * tb[s]
+        else:
+            for s in range(B):
+                to[s] = pa[s] * ta[s]
+        if dda == NULL:
+            continue
+        row.rule2(B, x, y, hxx, hxy, hyy)
+        qa = dda + i * B
+        qb = ddb + i * B
+        if row.arity == 2:
+            for s in range(B):
+                qa[s] = hxx[s] * ta[s] + hxy[s] * tb[s]
+                qb[s] = hxy[s] * ta[s] + hyy[s] * tb[s]
+        else:
+            for s in range(B):
+                qa[s] = hxx[s] * ta[s]
+    return -1
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t* da,
+                   const float64_t* db, float64_t* adt, const float64_t* dda,
+                   const float64_t* ddb, const float64_t* zeros) noexcept nogil:
+    # An op of one Value operand reads its second partial from `zeros` (B zeros) and adds
+    # nothing into the sink (slot 0): one loop for every op, no per-op code.
+    cdef Py_ssize_t i, s
+    cdef float64_t g, gt
+    cdef float64_t* go
+    cdef float64_t* ga
+    cdef float64_t* gb
+    cdef float64_t* to
+    cdef float64_t* ta
+    cdef float64_t* tb
+    cdef const float64_t* pa
+    cdef const float64_t* pb
+    cdef const float64_t* qa
+    cdef const float64_t* qb
+    cdef const OpRow* row
+    for i in range(P.n - 1, -1, -1):
+        row = P.row[i]
+        if row.guard:
+            continue
+        go = adj + P.dst[i] * B
+        ga = adj + P.a[i] * B
+        gb = adj + P.b[i] * B
+        pa = da + i * B
+        pb = (db + i * B) if row.arity == 2 else zeros
+        if adt == NULL:
+            for s in range(B):
+                g = go[s]
+                go[s] = 0.0
+                ga[s] += g * pa[s]
+                gb[s] += g * pb[s]
+            continue
+        to = adt + P.dst[i] * B
+        ta = adt + P.a[i] * B
+        tb = adt + P.b[i] * B
+        qa = dda + i * B
+        qb = (ddb + i * B) if row.arity == 2 else zeros
+        for s in range(B):
+            g = go[s]
+            gt = to[s]
+            go[s] = 0.0
+            to[s] = 0.0
+            ga[s] += g * pa[s]
+            gb[s] += g * pb[s]
+            ta[s] += gt * pa[s] + g * qa[s]
+            tb[s] += gt * pb[s] + g * qb[s]
