@@ -40,6 +40,8 @@ import numpy as np
 from . import _tensor
 from ._tensor import Tensor
 
+_box, _unbox, _reverse, _level_of = _tensor.box, _tensor.unbox, _tensor.reverse, _tensor.level_of
+
 __all__ = ["make_vjp", "make_jvp"]
 
 _INDEPENDENT = "Output seems independent of input."
@@ -99,6 +101,28 @@ def _rebuild(template, items):
 def _wrap(x, level, leaves, v, who):
     """x's structure with every item a Tensor of ``level``; with ``v`` (same structure),
     forward-mode Tensors carrying v's items as tangents."""
+    if v is _NO:
+        # the common cases, quickly: a floating ndarray, or a list of them (what the
+        # general path below does for these, without its checks)
+        kind = type(x)
+        if kind is np.ndarray and x.dtype.kind == "f":
+            t = _box(x, level)
+            leaves.append((t, False, x))
+            return t
+        if kind is list:
+            items = []
+            for k, item in enumerate(x):
+                if type(item) is np.ndarray and item.dtype.kind == "f":
+                    t = _box(item, level)
+                    leaves.append((t, False, item))
+                    items.append(t)
+                    continue
+                try:
+                    items.append(_wrap(item, level, leaves, v, who))
+                except _Unsupported as exc:
+                    exc.path.insert(0, k)
+                    raise
+            return items
     keys = _items(x)
     if keys is not None:
         if v is not _NO and (_items(v) is None or list(_items(v)) != list(keys)):
@@ -197,16 +221,32 @@ def _make_vjp(fun, x, who="make_vjp"):
     leaves = []
     boxed = _wrap(x, level, leaves, _NO, who)
     out = fun(boxed)
-    value, dependent = _plain(out, level, who)
+    if type(out) is Tensor:                             # the common case, quickly
+        value, dependent = _unbox(out, level)
+        if type(value) is Tensor and _level_of(value) < 0:
+            value = value.data
+    else:
+        value, dependent = _plain(out, level, who)
     if not dependent:
         warnings.warn(_INDEPENDENT, UserWarning, stacklevel=3)
-    shape = np.shape(_tensor.value_of(value))
-    dtype = np.asarray(_tensor.value_of(value)).dtype
+    if type(value) is np.ndarray:
+        shape, dtype = value.shape, value.dtype
+    else:
+        shape = np.shape(_tensor.value_of(value))
+        dtype = np.asarray(_tensor.value_of(value)).dtype
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
+    tensors = [t for t, _, _ in leaves]
+    # x a floating ndarray or a list of them: the cotangents need no structure rebuilt
+    flat = type(x) is list and len(leaves) == len(x) and all(
+        type(item) is np.ndarray for item in x)
+    single = type(x) is np.ndarray
 
     def vjp(g):
-        if isinstance(g, Tensor) and _tensor.level_of(g) >= 0:
+        if type(g) is float:                            # the common case, quickly
+            seed = np.array(g, dtype)
+            gshape = ()
+        elif isinstance(g, Tensor) and _level_of(g) >= 0:
             seed = g
             gshape = g.shape
         else:
@@ -220,10 +260,16 @@ def _make_vjp(fun, x, who="make_vjp"):
             raise ValueError(f"{who}: vjp(g): g of shape {gshape} does not match the "
                              f"output's shape {shape}")
         if dependent:
-            grads = _tensor.reverse(out, seed, [t for t, _, _ in leaves])
+            grads = _reverse(out, seed, tensors)
         else:
             grads = [None] * len(leaves)
-        return _unwrap(x, leaves, [_result(c, n, v) for c, (_, n, v) in zip(grads, leaves)])
+        results = [c if type(c) is np.ndarray and c.dtype == v.dtype and not n
+                   else _result(c, n, v) for c, (_, n, v) in zip(grads, leaves)]
+        if flat:
+            return results
+        if single:
+            return results[0]
+        return _unwrap(x, leaves, results)
 
     return vjp, _scalar_or_array(value)
 
