@@ -151,6 +151,7 @@ def _wrap(x, level, leaves, v, who):
 
 
 _NO = object()          # no tangent structure given (reverse mode)
+_ARRAY = {np.ndarray}
 
 
 def _tangent_value(v, value, who):
@@ -238,8 +239,7 @@ def _make_vjp(fun, x, who="make_vjp"):
         dtype = np.dtype(np.float64)
     tensors = [t for t, _, _ in leaves]
     # x a floating ndarray or a list of them: the cotangents need no structure rebuilt
-    flat = type(x) is list and len(leaves) == len(x) and all(
-        type(item) is np.ndarray for item in x)
+    flat = type(x) is list and len(leaves) == len(x) and set(map(type, x)) == _ARRAY
     single = type(x) is np.ndarray
 
     def vjp(g):

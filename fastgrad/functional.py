@@ -291,7 +291,7 @@ def _raveled(fun):
 
     def flat_fun(y):
         out = fun(y)
-        if not _is_container(out):
+        if type(out) is Tensor or not _is_container(out):
             kept.append(None)
             return out
         vector, unflatten = _flatten(out)
