@@ -200,12 +200,20 @@ def _result(c, was_number, value):
     return float(c) if was_number else c
 
 
+class _BadOutput(TypeError):
+    """fun returned something that is not an array, a number or a Tensor (``out``)."""
+
+    def __init__(self, message, out):
+        super().__init__(message)
+        self.out = out
+
+
 def _plain(out, level, who):
     """fun's output with this level's box removed: (value, True when it depends on x)."""
     if isinstance(out, (list, tuple, dict)) or not isinstance(
             out, (Tensor, np.ndarray, np.generic, numbers.Real)):
-        raise TypeError(f"{who}: the function must return an array, a number or a "
-                        f"Tensor, it returned a {type(out).__name__}")
+        raise _BadOutput(f"{who}: the function must return an array, a number or a "
+                        f"Tensor, it returned a {type(out).__name__}", out)
     value, dependent = _tensor.unbox(out, level)
     if isinstance(value, Tensor) and _tensor.level_of(value) < 0:
         value = value.data
