@@ -40,7 +40,8 @@ import numpy as np
 from . import _tensor
 from ._tensor import Tensor
 
-_box, _unbox, _reverse, _level_of = _tensor.box, _tensor.unbox, _tensor.reverse, _tensor.level_of
+_box, _box_arrays, _unbox = _tensor.box, _tensor.box_arrays, _tensor.unbox
+_reverse, _level_of = _tensor.reverse, _tensor.level_of
 
 __all__ = ["make_vjp", "make_jvp"]
 
@@ -227,8 +228,18 @@ def _scalar_or_array(value):
 
 def _make_vjp(fun, x, who="make_vjp"):
     level = _tensor.new_level()
-    leaves = []
-    boxed = _wrap(x, level, leaves, _NO, who)
+    boxed = _box_arrays(x, level) if type(x) is list else None
+    if boxed is not None:       # a list of floating ndarrays, the common case, quickly
+        leaves = None
+        tensors, values, flat = boxed, list(x), True
+    else:
+        leaves = []
+        boxed = _wrap(x, level, leaves, _NO, who)
+        tensors = [t for t, _, _ in leaves]
+        values = [v for _, _, v in leaves]
+        # a list of ndarrays: no leaf was a number, no structure to rebuild
+        flat = type(x) is list and len(leaves) == len(x) and set(map(type, x)) == _ARRAY
+    single = type(x) is np.ndarray
     out = fun(boxed)
     if type(out) is Tensor:                             # the common case, quickly
         value, dependent = _unbox(out, level)
@@ -245,10 +256,6 @@ def _make_vjp(fun, x, who="make_vjp"):
         dtype = np.asarray(_tensor.value_of(value)).dtype
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
-    tensors = [t for t, _, _ in leaves]
-    # x a floating ndarray or a list of them: the cotangents need no structure rebuilt
-    flat = type(x) is list and len(leaves) == len(x) and set(map(type, x)) == _ARRAY
-    single = type(x) is np.ndarray
 
     def vjp(g):
         if type(g) is float:                            # the common case, quickly
@@ -270,11 +277,11 @@ def _make_vjp(fun, x, who="make_vjp"):
         if dependent:
             grads = _reverse(out, seed, tensors)
         else:
-            grads = [None] * len(leaves)
-        results = [c if type(c) is np.ndarray and c.dtype == v.dtype and not n
-                   else _result(c, n, v) for c, (_, n, v) in zip(grads, leaves)]
+            grads = [None] * len(tensors)
         if flat:
-            return results
+            return [c if type(c) is np.ndarray and c.dtype == v.dtype
+                    else _result(c, False, v) for c, v in zip(grads, values)]
+        results = [_result(c, n, v) for c, (_, n, v) in zip(grads, leaves)]
         if single:
             return results[0]
         return _unwrap(x, leaves, results)
