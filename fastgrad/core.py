@@ -286,6 +286,8 @@ def _make_vjp(fun, x, who="make_vjp"):
             return results[0]
         return _unwrap(x, leaves, results)
 
+    if type(value) is np.ndarray:                       # _scalar_or_array, quickly
+        return vjp, (value[()] if value.ndim == 0 else value)
     return vjp, _scalar_or_array(value)
 
 

@@ -93,7 +93,9 @@ def _resolve(argnum, n, op):
 
 def _bind(fun, argnum, args, kwargs, op):
     """(unary_f, x): fun as a function of args[argnum] alone (a tuple for a tuple)."""
-    argnum = _resolve(argnum, len(args), op)
+    n = len(args)
+    if not (type(argnum) is int and -n <= argnum < n):   # the common case skips the call
+        argnum = _resolve(argnum, n, op)
     if isinstance(argnum, tuple):
         x = tuple(args[a] for a in argnum)
 
@@ -407,7 +409,8 @@ def grad(fun, x):
             raise
         out = exc.out
     else:
-        return vjp(_ones_like_output(ans, "grad", scalar=True))
+        return vjp(1.0 if type(ans) in _FLOAT_SCALARS else
+                   _ones_like_output(ans, "grad", scalar=True))
     _real_output(out, "grad", scalar=True)
     raise AssertionError("unreachable: _real_output refuses a container")
 
