@@ -58,6 +58,8 @@ def new_level() -> int:
     """A fresh level, higher than every level opened so far."""
 def box(value: Any, level: int, tangent: Any = None) -> Tensor:
     """A Tensor of ``level`` holding ``value`` (with ``tangent``: a forward-mode box)."""
+def box_arrays(xs: list[Any], level: int) -> list[Tensor] | None:
+    """``[box(a, level) for a in xs]`` for floating ndarrays; None if an item is not one."""
 def level_of(x: object) -> int:
     """The level of a Tensor being differentiated; -1 for anything else."""
 def unbox(x: object, level: int) -> tuple[Any, bool]:

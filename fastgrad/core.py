@@ -40,6 +40,9 @@ import numpy as np
 from . import _tensor
 from ._tensor import Tensor
 
+_box, _box_arrays, _unbox = _tensor.box, _tensor.box_arrays, _tensor.unbox
+_reverse, _level_of = _tensor.reverse, _tensor.level_of
+
 __all__ = ["make_vjp", "make_jvp"]
 
 _INDEPENDENT = "Output seems independent of input."
@@ -99,6 +102,28 @@ def _rebuild(template, items):
 def _wrap(x, level, leaves, v, who):
     """x's structure with every item a Tensor of ``level``; with ``v`` (same structure),
     forward-mode Tensors carrying v's items as tangents."""
+    if v is _NO:
+        # the common cases, quickly: a floating ndarray, or a list of them (what the
+        # general path below does for these, without its checks)
+        kind = type(x)
+        if kind is np.ndarray and x.dtype.kind == "f":
+            t = _box(x, level)
+            leaves.append((t, False, x))
+            return t
+        if kind is list:
+            items = []
+            for k, item in enumerate(x):
+                if type(item) is np.ndarray and item.dtype.kind == "f":
+                    t = _box(item, level)
+                    leaves.append((t, False, item))
+                    items.append(t)
+                    continue
+                try:
+                    items.append(_wrap(item, level, leaves, v, who))
+                except _Unsupported as exc:
+                    exc.path.insert(0, k)
+                    raise
+            return items
     keys = _items(x)
     if keys is not None:
         if v is not _NO and (_items(v) is None or list(_items(v)) != list(keys)):
@@ -127,6 +152,7 @@ def _wrap(x, level, leaves, v, who):
 
 
 _NO = object()          # no tangent structure given (reverse mode)
+_ARRAY = {np.ndarray}
 
 
 def _tangent_value(v, value, who):
@@ -175,12 +201,20 @@ def _result(c, was_number, value):
     return float(c) if was_number else c
 
 
+class _BadOutput(TypeError):
+    """fun returned something that is not an array, a number or a Tensor (``out``)."""
+
+    def __init__(self, message, out):
+        super().__init__(message)
+        self.out = out
+
+
 def _plain(out, level, who):
     """fun's output with this level's box removed: (value, True when it depends on x)."""
     if isinstance(out, (list, tuple, dict)) or not isinstance(
             out, (Tensor, np.ndarray, np.generic, numbers.Real)):
-        raise TypeError(f"{who}: the function must return an array, a number or a "
-                        f"Tensor, it returned a {type(out).__name__}")
+        raise _BadOutput(f"{who}: the function must return an array, a number or a "
+                        f"Tensor, it returned a {type(out).__name__}", out)
     value, dependent = _tensor.unbox(out, level)
     if isinstance(value, Tensor) and _tensor.level_of(value) < 0:
         value = value.data
@@ -194,19 +228,40 @@ def _scalar_or_array(value):
 
 def _make_vjp(fun, x, who="make_vjp"):
     level = _tensor.new_level()
-    leaves = []
-    boxed = _wrap(x, level, leaves, _NO, who)
+    boxed = _box_arrays(x, level) if type(x) is list else None
+    if boxed is not None:       # a list of floating ndarrays, the common case, quickly
+        leaves = None
+        tensors, values, flat = boxed, list(x), True
+    else:
+        leaves = []
+        boxed = _wrap(x, level, leaves, _NO, who)
+        tensors = [t for t, _, _ in leaves]
+        values = [v for _, _, v in leaves]
+        # a list of ndarrays: no leaf was a number, no structure to rebuild
+        flat = type(x) is list and len(leaves) == len(x) and set(map(type, x)) == _ARRAY
+    single = type(x) is np.ndarray
     out = fun(boxed)
-    value, dependent = _plain(out, level, who)
+    if type(out) is Tensor:                             # the common case, quickly
+        value, dependent = _unbox(out, level)
+        if type(value) is Tensor and _level_of(value) < 0:
+            value = value.data
+    else:
+        value, dependent = _plain(out, level, who)
     if not dependent:
         warnings.warn(_INDEPENDENT, UserWarning, stacklevel=3)
-    shape = np.shape(_tensor.value_of(value))
-    dtype = np.asarray(_tensor.value_of(value)).dtype
+    if type(value) is np.ndarray:
+        shape, dtype = value.shape, value.dtype
+    else:
+        shape = np.shape(_tensor.value_of(value))
+        dtype = np.asarray(_tensor.value_of(value)).dtype
     if dtype.kind != "f":
         dtype = np.dtype(np.float64)
 
     def vjp(g):
-        if isinstance(g, Tensor) and _tensor.level_of(g) >= 0:
+        if type(g) is float:                            # the common case, quickly
+            seed = np.array(g, dtype)
+            gshape = ()
+        elif isinstance(g, Tensor) and _level_of(g) >= 0:
             seed = g
             gshape = g.shape
         else:
@@ -220,11 +275,19 @@ def _make_vjp(fun, x, who="make_vjp"):
             raise ValueError(f"{who}: vjp(g): g of shape {gshape} does not match the "
                              f"output's shape {shape}")
         if dependent:
-            grads = _tensor.reverse(out, seed, [t for t, _, _ in leaves])
+            grads = _reverse(out, seed, tensors)
         else:
-            grads = [None] * len(leaves)
-        return _unwrap(x, leaves, [_result(c, n, v) for c, (_, n, v) in zip(grads, leaves)])
+            grads = [None] * len(tensors)
+        if flat:
+            return [c if type(c) is np.ndarray and c.dtype == v.dtype
+                    else _result(c, False, v) for c, v in zip(grads, values)]
+        results = [_result(c, n, v) for c, (_, n, v) in zip(grads, leaves)]
+        if single:
+            return results[0]
+        return _unwrap(x, leaves, results)
 
+    if type(value) is np.ndarray:                       # _scalar_or_array, quickly
+        return vjp, (value[()] if value.ndim == 0 else value)
     return vjp, _scalar_or_array(value)
 
 

@@ -93,7 +93,9 @@ def _resolve(argnum, n, op):
 
 def _bind(fun, argnum, args, kwargs, op):
     """(unary_f, x): fun as a function of args[argnum] alone (a tuple for a tuple)."""
-    argnum = _resolve(argnum, len(args), op)
+    n = len(args)
+    if not (type(argnum) is int and -n <= argnum < n):   # the common case skips the call
+        argnum = _resolve(argnum, n, op)
     if isinstance(argnum, tuple):
         x = tuple(args[a] for a in argnum)
 
@@ -291,7 +293,7 @@ def _raveled(fun):
 
     def flat_fun(y):
         out = fun(y)
-        if not _is_container(out):
+        if type(out) is Tensor or not _is_container(out):
             kept.append(None)
             return out
         vector, unflatten = _flatten(out)
@@ -398,8 +400,19 @@ def grad(fun, x):
     >>> grad(grad(np.sin))(0.5)                 # any order   # doctest: +SKIP
     -0.479425538604203
     """
-    vjp, ans = _make_vjp(fun, x)
-    return vjp(_ones_like_output(ans, "grad", scalar=True))
+    # the core directly, without _make_vjp's raveling of container outputs: grad refuses
+    # them, with the message _ones_like_output gives a raveled one
+    try:
+        vjp, ans = core._make_vjp(fun, x, "make_vjp")
+    except core._BadOutput as exc:
+        if not _is_container(exc.out):
+            raise
+        out = exc.out
+    else:
+        return vjp(1.0 if type(ans) in _FLOAT_SCALARS else
+                   _ones_like_output(ans, "grad", scalar=True))
+    _real_output(out, "grad", scalar=True)
+    raise AssertionError("unreachable: _real_output refuses a container")
 
 
 @_nary

@@ -175,6 +175,30 @@ def test_structures_and_types():
     assert t == 4.0
 
 
+def test_lists_of_arrays_take_the_fast_path_with_the_same_results():
+    # all floating ndarrays (boxed in one call), and lists with other items (the general
+    # path): cotangents in the list's order, each of its leaf's dtype, zeros where unused
+    a, b = onp.array([1.0, 2.0]), onp.array([3.0], dtype=onp.float32)
+    unused = onp.array([[5.0, 6.0]])
+
+    def f(xs):
+        return np.sum(xs[0] * xs[0]) * xs[1][0]
+
+    for xs in ([a, b, unused], [a, b, unused, 2], [a, b, unused, onp.array([1, 2])]):
+        g = make_vjp(f, xs)[0](1.0)
+        assert type(g) is list and len(g) == len(xs)
+        onp.testing.assert_array_equal(g[0], [6.0, 12.0])
+        assert g[1].dtype == onp.float32 and g[1][0] == 5.0
+        assert g[2].shape == (1, 2) and not g[2].any()
+        if len(xs) == 4 and type(xs[3]) is int:
+            assert type(g[3]) is float and g[3] == 0.0
+        elif len(xs) == 4:
+            assert g[3].dtype == onp.float64 and not g[3].any()
+    with pytest.raises(TypeError, match=r"the argument\[1\]: complex"):
+        make_vjp(lambda xs: xs[0], [a, onp.array([1j])])
+    assert make_vjp(lambda xs: 2.0 * np.sum(xs[0]), [a])[0](onp.float64(1.0))[0][1] == 2.0
+
+
 def test_bad_inputs_name_where_they_are():
     with pytest.raises(TypeError, match=r"make_vjp: .*the argument\[1\]\['z'\]: complex"):
         make_vjp(lambda x: x, [1.0, {"z": 1j}])

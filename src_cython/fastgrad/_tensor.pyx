@@ -1370,6 +1370,26 @@ def box(value, int level, tangent=None):
     return t
 
 
+def box_arrays(list xs, int level):
+    """``[box(a, level) for a in xs]`` for a list of floating ndarrays, in one call; None
+    (nothing boxed) when an item is anything else (the caller takes the general path)."""
+    global _next_serial
+    cdef list out = []
+    cdef Tensor t
+    for a in xs:
+        if type(a) is not ndarray or a.dtype.kind != "f":
+            return None
+    for a in xs:
+        t = Tensor.__new__(Tensor)
+        t._data = a
+        t._requires_grad = True
+        t._level = level
+        t._serial = _next_serial
+        _next_serial += 1
+        out.append(t)
+    return out
+
+
 def level_of(x):
     """The level of a Tensor being differentiated; -1 for anything else."""
     if type(x) is Tensor and (<Tensor>x)._requires_grad:
