@@ -31,6 +31,7 @@ from .functional import (checkpoint, deriv, elementwise_grad, grad, grad_and_aux
                          hessian_vector_product, holomorphic_grad, jacobian, make_ggnvp,
                          make_hvp, make_jvp, make_vjp, multigrad_dict,
                          tensor_jacobian_product, value_and_grad, vector_jacobian_product)
+from . import ops as _ops  # noqa: F401  (the registry rows written in Python)
 from . import functions as _functions
 from .functions import *  # noqa: F401,F403  (tanh, sin, ...: one per scalar op-table row)
 

@@ -9,19 +9,15 @@ works on Tensors as well, through numpy's dispatch protocols; this module skips 
 dispatch and says what is differentiable.) The list of swapped-in functions,
 ``DIFFERENTIABLE``, is generated from the engine's registry (``fastgrad._tensor``).
 """
+import sys as _sys
+import types as _types
+
 import numpy as _np
 from numpy import *  # noqa: F401,F403  (the whole numpy namespace)
-from numpy import random, linalg, fft  # noqa: F401  (subpackages `import *` leaves out)
+from numpy import random  # noqa: F401  (a subpackage `import *` leaves out)
 
-from . import _tensor
+from . import _tensor, ops  # noqa: F401  (ops: registers the rows written in Python)
 from ._tensor import Tensor as _Tensor
-
-#: The functions swapped in: every registry row's function names that numpy has
-#: (``fastgrad._tensor.PRIMITIVES``, their ``fronts["function"]``), and the two
-#: composites. Adding a row with a numpy name adds it here; nothing to edit.
-DIFFERENTIABLE = sorted({name for row in _tensor.PRIMITIVES
-                         for name in row.fronts["function"] if hasattr(_np, name)}
-                        | {"dot", "square"})
 
 
 def _has_tensor(args):
@@ -33,12 +29,11 @@ def _has_tensor(args):
     return False
 
 
-def _swap(name, ours):
-    theirs = getattr(_np, name)
-
+def _swap(name, theirs, ours):
     def function(*args, **kwargs):
         # the first argument decides quickly; the rest only when it is not a Tensor
-        if args and (type(args[0]) is _Tensor or _has_tensor(args)):
+        if args and (type(args[0]) is _Tensor or _has_tensor(args)) or (
+                kwargs and _has_tensor(kwargs.values())):
             return ours(*args, **kwargs)
         return theirs(*args, **kwargs)
 
@@ -48,9 +43,32 @@ def _swap(name, ours):
     return function
 
 
-for _name in DIFFERENTIABLE:
-    globals()[_name] = _swap(_name, getattr(_tensor, _name))
-del _name
+def _namespace(module):
+    """A copy of a numpy subpackage (``numpy.linalg``) to swap functions into."""
+    ns = _types.ModuleType(f"{__name__}.{module.__name__.split('.')[-1]}", module.__doc__)
+    ns.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+    _sys.modules[ns.__name__] = ns
+    return ns
+
+
+linalg = _namespace(_np.linalg)
+fft = _namespace(_np.fft)
+_SPACES = {"": _np, "linalg.": _np.linalg, "fft.": _np.fft}
+_OURS = {"": globals(), "linalg.": vars(linalg), "fft.": vars(fft)}
+
+#: The numpy functions and ufuncs swapped in (``linalg.inv`` for those of a
+#: subpackage): every one the engine's dispatch tables hold (``fastgrad._tensor.FUNCTIONS``
+#: and ``UFUNCS``: the registry rows' front ends, and the constant functions). Adding a
+#: row with a numpy name adds it here; nothing to edit.
+DIFFERENTIABLE = []
+_targets = {id(k): v for table in (_tensor.FUNCTIONS, _tensor.UFUNCS) for k, v in table.items()}
+for _prefix, _space in _SPACES.items():
+    for _name, _obj in list(vars(_space).items()):
+        if not _name.startswith("_") and id(_obj) in _targets and callable(_obj):
+            _OURS[_prefix][_name] = _swap(_name, _obj, _targets[id(_obj)])
+            DIFFERENTIABLE.append(_prefix + _name)
+DIFFERENTIABLE.sort()
+del _prefix, _space, _name, _obj, _targets
 
 
 def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
@@ -58,5 +76,5 @@ def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
     if isinstance(obj, _Tensor):
         return obj
     if isinstance(obj, (list, tuple)) and _has_tensor(obj):
-        return _tensor.stack([array(o) if isinstance(o, (list, tuple)) else o for o in obj])
+        return _tensor.array_of(obj)
     return _np.array(obj, *args, **kwargs)

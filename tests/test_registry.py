@@ -2,12 +2,18 @@
 names (Tensor methods, numpy ufuncs, module functions, ``fastgrad.numpy``, numpy's
 ``__array_function__``), and each front end reaches the row it names.
 
-Adding an op: its row in ``src_cython/fastgrad/_tensor.pyx`` and one entry in ``CALLS``
-below (input shapes and how its functions are called); its gradient cases go in
+Adding a compiled op: its row in ``src_cython/fastgrad/_tensor.pyx`` and one entry in
+``CALLS`` below (input shapes and how its functions are called); its gradient cases go in
 ``tests/test_tensor_ops.py`` ``CASES``, which ``tests/test_core.py`` runs to second order
-in both modes. A row without an entry here, or a front end a row names that does not
-exist or reaches another row, fails this file.
+in both modes. Adding an op written in Python: its row in ``fastgrad/ops/<family>.py``
+and one case in ``tests/test_ops_<family>.py`` ``CASES`` whose ``rows`` names it (that
+case's inputs drive the front-end checks here). A row without an entry, or a front end a
+row names that does not exist or reaches another row, fails this file.
 """
+import glob
+import importlib
+import os
+
 import numpy as onp
 import pytest
 
@@ -48,6 +54,20 @@ METHOD_EXTRA = {
 INTERNAL = {"untake"}           # getitem's transpose: only getitem's rules reach it
 
 
+# the rows written in Python: row name -> the first family case naming it
+PY_CASES = {}
+for _path in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "test_ops_*.py"))):
+    for _case in importlib.import_module(os.path.basename(_path)[:-3]).CASES.values():
+        for _row in _case.rows:
+            PY_CASES.setdefault(_row, _case)
+
+
+def _numpy(dotted, root=onp):
+    for part in dotted.split("."):
+        root = getattr(root, part, None)
+    return root
+
+
 def _tensors(name):
     rng = onp.random.default_rng(0)
     return [Tensor(rng.uniform(0.5, 1.5, s), requires_grad=True) for s in CALLS[name][0]]
@@ -60,7 +80,11 @@ def _call(f, front, name, ts):
 
 
 def _rows():
-    return [p for p in _tensor.PRIMITIVES if p.name not in INTERNAL]
+    return [p for p in _tensor.PRIMITIVES if p.name not in INTERNAL and not p.python]
+
+
+def _py_rows():
+    return [p for p in _tensor.PRIMITIVES if p.python]
 
 
 def _assert_reaches(out, p, where):
@@ -70,7 +94,7 @@ def _assert_reaches(out, p, where):
 
 
 def test_every_row_has_an_entry_and_rules():
-    names = {p.name for p in _tensor.PRIMITIVES}
+    names = {p.name for p in _tensor.PRIMITIVES if not p.python}
     assert set(CALLS) | INTERNAL == names, (names - set(CALLS) - INTERNAL,
                                              set(CALLS) - names)
     for p in _tensor.PRIMITIVES:
@@ -78,6 +102,9 @@ def test_every_row_has_an_entry_and_rules():
         n = 3 if p.nargs < 0 else p.nargs
         assert all(p.has_vjp[:n]) and all(p.has_jvp[:n]), p.name
         assert p.op in _tensor.OP_NAMES and not p.user
+    for p in _py_rows():
+        assert p.name in PY_CASES, (f"row {p.name!r} (fastgrad/ops) has no case in "
+                                    "tests/test_ops_*.py naming it in its rows")
         assert any(p.fronts.values()) or p.name in INTERNAL, f"{p.name} has no front end"
 
 
@@ -122,7 +149,43 @@ def test_ufuncs_reach_their_row(p):
 
 
 def test_fastgrad_numpy_lists_every_differentiable_function():
-    expected = {f for p in _rows() for f in p.fronts["function"] if hasattr(onp, f)}
+    expected = {f for p in _tensor.PRIMITIVES for f in p.fronts["function"]
+                if _numpy(f) is not None}
+    expected |= {u for p in _py_rows() for u in p.fronts["ufunc"]}
     assert expected | {"dot", "square"} <= set(fnp.DIFFERENTIABLE)
     for name in fnp.DIFFERENTIABLE:
-        assert getattr(fnp, name) is not getattr(onp, name), name
+        assert _numpy(name, fnp) is not _numpy(name), name
+
+
+@pytest.mark.parametrize("p", _py_rows(), ids=lambda p: p.name)
+def test_python_rows_reach_from_every_front_end(p):
+    from opcheck import inputs
+    case = PY_CASES[p.name]
+    call = case.call or (lambda f, *ts: f(*ts))
+    assert any(p.fronts.values()), f"{p.name} has no front end"
+    fronts = []
+    for name in p.fronts["function"]:
+        assert _numpy(name) is not None, f"numpy has no {name}"
+        fronts += [(f"numpy.{name} on Tensors", _numpy(name)),
+                   (f"fastgrad.numpy.{name}", _numpy(name, fnp))]
+    for name in p.fronts["ufunc"]:
+        assert _numpy(name) in _tensor.UFUNCS, f"numpy.{name} is not dispatched"
+        fronts += [(f"numpy.{name} on Tensors", _numpy(name)),
+                   (f"fastgrad.numpy.{name}", _numpy(name, fnp))]
+    for name in p.fronts["method"]:
+        fronts.append((f"Tensor.{name}",
+                       lambda *a, _n=name, **k: (getattr(a[0], _n)(*a[1:], **k)
+                                                 if callable(getattr(a[0], _n))
+                                                 else getattr(a[0], _n))))
+    for where, f in fronts:
+        ts = [Tensor(x, requires_grad=True) if isinstance(x, onp.ndarray) else x
+              for x in inputs(case)]
+        out = call(f, *ts)
+        found = set()
+        stack = [out] if isinstance(out, Tensor) else list(out)
+        while stack:                                 # the rows recorded on the way
+            t = stack.pop()
+            if isinstance(t, Tensor) and t.op:
+                found.add(t.op)
+                stack.extend(t.parents)
+        assert p.op in found, f"{where} should record row {p.name!r}, got {sorted(found)}"

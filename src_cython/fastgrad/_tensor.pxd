@@ -15,14 +15,17 @@ cdef class Primitive:
     cdef readonly int nargs         # operands (-1: any number, as concatenate's)
     cdef readonly unsigned int saves  # bit k set: the VJP reads operand k's value
     cdef readonly bint user         # defined through fastgrad.extend (shapes checked)
+    cdef readonly bint python       # a built-in row written in Python (fastgrad/ops/)
     cdef readonly object fronts     # dict: front end -> names this row is reachable by
     cdef fwd_t cfwd
     cdef rule_t cvjp[3]             # per operand (the last serves the rest of a variadic op)
     cdef rule_t cjvp[3]
     cdef object ufunc               # the numpy ufunc an elementwise forward applies, or None
-    cdef object pyfwd               # user primitives: the Python forward
-    cdef object pyvjp               # (argnum, ans, args, kwargs) -> (g -> cotangent), or None
-    cdef object pyjvp               # (argnum, t, ans, args, kwargs) -> tangent, or None
+    cdef object pyfwd               # user and Python rows: the Python forward
+    cdef object pyvjp               # user: (argnum, ans, args, kwargs) -> (g -> cotangent);
+                                    # Python rows: per operand, vjp(g, ans, *args, **params)
+    cdef object pyjvp               # user: (argnum, t, ans, args, kwargs) -> tangent;
+                                    # Python rows: per operand, jvp(t, ans, *args, **params)
 
 
 cdef class Tensor:

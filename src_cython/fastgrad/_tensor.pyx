@@ -148,6 +148,15 @@ class no_grad:
 # Values
 # --------------------------------------------------------------------------------------
 
+cdef bint _holds_tensor(object seq):
+    for x in seq:
+        if type(x) is Tensor:
+            return True
+        if (type(x) is list or type(x) is tuple) and _holds_tensor(x):
+            return True
+    return False
+
+
 cdef Py_ssize_t _next_serial = 0
 cdef unsigned long _next_epoch = 0
 cdef int _next_level = 0
@@ -177,7 +186,11 @@ cdef inline object _const(object x):
 
 cdef inline tuple _shape_of(object x):
     x = _const(x)
-    return (<object>x).shape if type(x) is ndarray else np.shape(x)
+    if type(x) is ndarray:
+        return (<object>x).shape
+    if (type(x) is list or type(x) is tuple) and len(x) and _holds_tensor(x):
+        return (len(x),) + _shape_of(x[0])      # an array of Tensors (array_of)
+    return np.shape(x)
 
 
 cdef inline str _shape(object x):
@@ -226,7 +239,7 @@ cdef class Primitive:
     """
 
     def __call__(self, *args, **kwargs):
-        if not self.user:
+        if not (self.user or self.python):
             raise TypeError(f"call the built-in primitive {self.name!r} through its "
                             "function or method (fastgrad.numpy, Tensor methods)")
         out = _bind(self, args, kwargs or None)
@@ -242,6 +255,8 @@ cdef class Primitive:
         """Per operand (the first three for a variadic row): whether a VJP is defined."""
         if self.user:
             return self.pyvjp is not None
+        if self.python:
+            return tuple([r is not None for r in self.pyvjp])
         return tuple([self.cvjp[k] != NULL for k in range(3)])
 
     @property
@@ -249,6 +264,8 @@ cdef class Primitive:
         """Per operand (the first three for a variadic row): whether a JVP is defined."""
         if self.user:
             return self.pyjvp is not None
+        if self.python:
+            return tuple([r is not None for r in self.pyjvp])
         return tuple([self.cjvp[k] != NULL for k in range(3)])
 
 
@@ -321,7 +338,7 @@ cdef tuple _values(Primitive p, tuple args):
     cdef Py_ssize_t n = len(args), k
     cdef object a
     cdef str name = p.name
-    if p.user:
+    if p.user or p.python:
         return tuple([_const(a) for a in args])
     if n == 2:
         a = args[0]
@@ -340,7 +357,7 @@ cdef object _forward(Primitive p, tuple vals, object params):
         return p.cfwd(p, vals, params)
     out = p.pyfwd(*vals, **(params or {}))
     if isinstance(out, (Tensor, list, tuple, dict)) or not isinstance(
-            out, (ndarray, np.generic, int, float, bool)):
+            out, (ndarray, np.generic, int, float, complex, bool)):
         raise TypeError(f"primitive {p.name}: the function must return an array or a "
                         f"number, it returned {type(out).__name__}")
     return out
@@ -359,6 +376,10 @@ cdef object _bind(Primitive p, tuple args, object params):
             if t._requires_grad and t._level > top:
                 top = t._level
                 box = t
+        elif (type(a) is list or type(a) is tuple) and _holds_tensor(a):
+            # a (nested) list holding Tensors is an array of them: stacked on the tape
+            return _bind(p, tuple([array_of(x) if (type(x) is list or type(x) is tuple)
+                                   and _holds_tensor(x) else x for x in args]), params)
     if top <= 0:
         vals = _values(p, args)
         out = _forward(p, vals, params)
@@ -372,6 +393,16 @@ cdef object _bind(Primitive p, tuple args, object params):
     if box._forward:
         return _push_tangent(p, out, args, vals, params, top)
     return _record(p, out, args, vals, params, top)
+
+
+def array_of(seq):
+    """A (nested) list of Tensors, arrays and numbers as one Tensor, recorded as a stack
+    (autograd's ``array`` of boxes): ``np.array([t1, t2])`` in ``fastgrad.numpy``."""
+    if type(seq) is not list and type(seq) is not tuple:
+        return seq
+    if len(seq) == 0:
+        return _asarray(seq, dtype=np.float64)
+    return _apply(STACK, tuple([array_of(x) for x in seq]), (0,))
 
 
 cdef inline object _apply(Primitive p, tuple args, object params):
@@ -458,6 +489,12 @@ cdef object _vjp_checked(Primitive p, Py_ssize_t k, object g, object ans, tuple 
                          object params):
     # a user primitive's VJP, its result's shape checked; a missing rule
     cdef rule_t rule
+    if p.python:
+        r = p.pyvjp[k if k < len(p.pyvjp) else -1]
+        if r is None:
+            raise NotImplementedError(f"{p.name}: the VJP with respect to operand {k} is "
+                                      "not defined")
+        return r(g, ans, *args, **(params or {}))
     if p.user:
         if p.pyvjp is None:
             raise NotImplementedError(f"the VJP of primitive {p.name} is not defined "
@@ -482,6 +519,12 @@ cdef object _vjp_checked(Primitive p, Py_ssize_t k, object g, object ans, tuple 
 cdef object _jvp(Primitive p, Py_ssize_t k, object t, object ans, tuple args, object params):
     """Operand k's contribution to the result's tangent (broadcastable to the result)."""
     cdef rule_t rule
+    if p.python:
+        r = p.pyjvp[k if k < len(p.pyjvp) else -1]
+        if r is None:
+            raise NotImplementedError(f"{p.name}: the JVP with respect to operand {k} is "
+                                      "not defined")
+        return r(t, ans, *args, **(params or {}))
     if p.user:
         if p.pyjvp is None:
             raise NotImplementedError(f"the JVP of primitive {p.name} is not defined "
@@ -1463,6 +1506,10 @@ cdef object _reduce(Primitive p, object a, object axis, bint keepdims):
                             bool(keepdims)))
 
 
+cdef dict _METHODS = {}
+cdef dict _ATTRIBUTES = {}
+
+
 cdef object _compare(object ufunc, object a, object b):
     # comparisons: plain boolean arrays of the values, not differentiable, off the tape
     return ufunc(_const(a), _const(b))
@@ -1880,6 +1927,19 @@ cdef class Tensor:
         """An axis of length one inserted at ``axis``."""
         return expand_dims(self, axis)
 
+    def __getattr__(self, str name):
+        # the methods and attributes of rows written in Python (fastgrad/ops/)
+        f = _METHODS.get(name)
+        if f is not None:
+            return _BoundMethod(f, self, name)
+        f = _ATTRIBUTES.get(name)
+        if f is not None:
+            return f(self)
+        raise AttributeError(f"'fastgrad.Tensor' object has no attribute {name!r}")
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(_METHODS) | set(_ATTRIBUTES))
+
     # ---- numpy protocols ----------------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -1898,6 +1958,22 @@ cdef class Tensor:
         if fn is None:
             raise TypeError(f"numpy.{func.__name__} is not supported on fastgrad Tensors")
         return fn(*args, **kwargs)
+
+
+class _BoundMethod:
+    """A method of a row written in Python, bound to a Tensor (``t.cumsum``)."""
+    __slots__ = ("__func__", "__self__", "__name__")
+
+    def __init__(self, f, t, name):
+        self.__func__ = f
+        self.__self__ = t
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.__func__(self.__self__, *args, **kwargs)
+
+    def __repr__(self):
+        return f"<bound method Tensor.{self.__name__}>"
 
 
 def _rebuild(data, requires_grad, grad):
@@ -2168,7 +2244,101 @@ _FUNCTIONS.update({
     np.argmin: lambda a, axis=None, **kw: np.argmin(_const(a), axis, **kw),
 })
 
-#: numpy function -> the function of this module that numpy's dispatch calls on Tensors
-FUNCTIONS = dict(_FUNCTIONS)
-#: numpy ufunc -> the function of this module that ``__array_ufunc__`` calls on Tensors
-UFUNCS = dict(_UFUNCS)
+#: numpy function -> the function numpy's dispatch calls on Tensors (this module's, and
+#: the rows written in Python add theirs: ``define``/``expose``)
+FUNCTIONS = _FUNCTIONS
+#: numpy ufunc -> the function ``__array_ufunc__`` calls on Tensors
+UFUNCS = _UFUNCS
+#: Tensor method name -> function(tensor, *args, **kwargs): the methods of the rows
+#: written in Python (``Tensor.__getattr__`` finds them; the compiled rows' are written
+#: out in the class)
+METHODS = _METHODS
+#: Tensor attribute name -> function(tensor): attributes of those rows (``real``, ...)
+ATTRIBUTES = _ATTRIBUTES
+
+
+# --------------------------------------------------------------------------------------
+# Rows written in Python (fastgrad/ops/): the same registry, the same dispatch tables
+# --------------------------------------------------------------------------------------
+
+cdef object _numpy_attr(str dotted):
+    obj = np
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def expose(fn, functions=(), ufuncs=(), methods=(), attributes=()):
+    """Make ``fn`` what numpy's dispatch calls on Tensors for the numpy ``functions``
+    (dotted names below numpy: ``"linalg.inv"``) and ``ufuncs``, and the Tensor
+    ``methods`` (called as ``fn(tensor, *args, **kwargs)``) and ``attributes``
+    (``fn(tensor)``). A name numpy does not have is skipped (older numpy). Returns fn."""
+    for name in functions:
+        f = _numpy_attr(name)
+        if f is not None:
+            _FUNCTIONS[f] = fn
+    for name in ufuncs:
+        u = _numpy_attr(name)
+        if u is not None:
+            _UFUNCS[u] = fn
+    for name in methods:
+        _METHODS[name] = fn
+    for name in attributes:
+        _ATTRIBUTES[name] = fn
+    return fn
+
+
+def define(str name, fwd, vjps, jvps, *, str op=None, functions=(), ufuncs=(), methods=(),
+           attributes=(), front=None):
+    """Register a built-in row written in Python; returns the row (a callable).
+
+    ``fwd(*args, **params)`` computes the value on plain ndarrays and numbers; ``vjps[k]``
+    is ``vjp(g, ans, *args, **params)``, operand k's cotangent (broadcasting is undone
+    by the engine), and ``jvps[k]`` is ``jvp(t, ans, *args, **params)``, the result's
+    tangent when operand k moves by ``t`` (broadcastable to the result); ``None``: that
+    operand is not differentiable; the last rule serves the remaining operands. Rules
+    are written with numpy functions and operators, which dispatch on Tensors, so they
+    differentiate again. Positional arguments may be Tensors; keyword arguments are
+    parameters. ``front`` (default: the row) is what the named front ends call."""
+    global OP_NAMES
+    if name in REGISTRY:
+        raise ValueError(f"define: a row named {name!r} exists already")
+    cdef Primitive p = Primitive.__new__(Primitive)
+    p.name = name
+    p.op = op or name
+    p.nargs = -1
+    p.saves = ALL
+    p.python = True
+    p.pyfwd = fwd
+    p.pyvjp = tuple(vjps)
+    p.pyjvp = tuple(jvps)
+    if len(p.pyvjp) == 0 or len(p.pyvjp) != len(p.pyjvp):
+        raise ValueError(f"define {name!r}: give one VJP and one JVP rule per operand")
+    p.fronts = _F(tuple(methods) + tuple(attributes), tuple(ufuncs), tuple(functions))
+    REGISTRY[name] = p
+    PRIMITIVES.append(p)
+    OP_NAMES = OP_NAMES + (p.op,)
+    expose(p if front is None else front, functions, ufuncs, methods, attributes)
+    return p
+
+
+cdef object _deep_const(object x):
+    if type(x) is Tensor:
+        return _const(x)
+    if type(x) is list or type(x) is tuple:
+        return type(x)([_deep_const(v) for v in x])
+    return x
+
+
+def constant_function(f):
+    """``f`` on the values under any Tensors (no gradient flows through it: argmax,
+    floor, allclose, ...), as autograd's non-differentiable functions."""
+    def on_values(*args, **kwargs):
+        return f(*[_deep_const(a) for a in args],
+                 **{k: _deep_const(v) for k, v in kwargs.items()})
+    on_values.__name__ = on_values.__qualname__ = getattr(f, "__name__", "function")
+    on_values.__doc__ = (f"``{getattr(f, '__name__', f)}`` on the values of Tensors: "
+                         "not differentiable, the result is a constant.")
+    return on_values

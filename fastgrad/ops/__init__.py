@@ -1,0 +1,24 @@
+"""The registry rows written in Python: the rest of what numpy differentiates.
+
+The compiled rows (``src_cython/fastgrad/_tensor.pyx``) cover what training loops run
+every step: arithmetic, ``tanh``, ``matmul``, reductions, reshapes, losses. Everything
+else numpy can differentiate is a row here, one per primitive, in the same registry
+(``fastgrad._tensor.REGISTRY``) through ``fastgrad._tensor.define``: its name, its
+forward (numpy's own function, on plain values), a VJP and a JVP rule per operand, and
+the front ends that reach it (numpy's functions and ufuncs on Tensors, ``fastgrad.numpy``,
+Tensor methods). The rules are numpy code; numpy dispatches them to the registry when
+they meet Tensors, so every row differentiates to any order, in both modes.
+
+The families, one module each:
+
+* ``elementwise``: ufuncs (``sinh``, ``arctan2``, ``logaddexp``, ...), and the
+  functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
+  values and return constants.
+
+Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
+module, and one case in that family's test file ``tests/test_ops_<family>.py``
+(``CASES``: how to call it and on which shapes), which checks it against finite
+differences to second order in both modes, against PyTorch where torch has it, and
+that every front end the row names reaches it.
+"""
+from . import elementwise  # noqa: F401  (registers the rows)
