@@ -36,6 +36,8 @@ class Primitive:
     @property
     def user(self) -> bool: ...
     @property
+    def python(self) -> bool: ...
+    @property
     def fronts(self) -> dict[str, tuple[str, ...]]: ...
     @property
     def has_vjp(self) -> bool | tuple[bool, ...]: ...
@@ -51,6 +53,39 @@ PRIMITIVES: list[Primitive]
 FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]]
 #: numpy ufunc -> the function ``__array_ufunc__`` calls on Tensors
 UFUNCS: dict[np.ufunc, Callable[..., Any]]
+#: Tensor method name -> function(tensor, *args, **kwargs) (rows written in Python)
+METHODS: dict[str, Callable[..., Any]]
+#: Tensor attribute name -> function(tensor) (rows written in Python)
+ATTRIBUTES: dict[str, Callable[[Tensor], Any]]
+
+# ---- rows written in Python (fastgrad/ops/) ----
+
+def define(
+    name: str,
+    fwd: Callable[..., Any],
+    vjps: Iterable[Callable[..., Any] | None],
+    jvps: Iterable[Callable[..., Any] | None],
+    *,
+    op: str | None = None,
+    functions: Iterable[str] = (),
+    ufuncs: Iterable[str] = (),
+    methods: Iterable[str] = (),
+    attributes: Iterable[str] = (),
+    front: Callable[..., Any] | None = None,
+) -> Primitive:
+    """Register a built-in row written in Python."""
+def expose(
+    fn: Callable[..., Any],
+    functions: Iterable[str] = (),
+    ufuncs: Iterable[str] = (),
+    methods: Iterable[str] = (),
+    attributes: Iterable[str] = (),
+) -> Callable[..., Any]:
+    """Make ``fn`` the target of the named numpy functions, ufuncs, Tensor methods."""
+def constant_function(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` on the values under any Tensors: not differentiable."""
+def array_of(seq: Any) -> Any:
+    """A (nested) list of Tensors, arrays and numbers as one Tensor on the tape."""
 
 # ---- traces: the engine side of fastgrad.core ----
 
@@ -214,6 +249,9 @@ class Tensor:
     def swapaxes(self, axis1: SupportsIndex, axis2: SupportsIndex) -> Tensor: ...
     def squeeze(self, axis: _Axis = None) -> Tensor: ...
     def expand_dims(self, axis: SupportsIndex | tuple[SupportsIndex, ...]) -> Tensor: ...
+
+    # the methods and attributes of rows written in Python (METHODS, ATTRIBUTES)
+    def __getattr__(self, name: str) -> Any: ...
 
     # ---- numpy protocols: ufuncs and functions on Tensors return Tensors ----
     def __array_ufunc__(

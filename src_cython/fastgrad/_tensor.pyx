@@ -1956,7 +1956,7 @@ cdef class Tensor:
     def __array_function__(self, func, types, args, kwargs):
         fn = _FUNCTIONS.get(func)
         if fn is None:
-            raise TypeError(f"numpy.{func.__name__} is not supported on fastgrad Tensors")
+            raise TypeError(f"{_numpy_name(func)} is not supported on fastgrad Tensors")
         return fn(*args, **kwargs)
 
 
@@ -2260,6 +2260,15 @@ ATTRIBUTES = _ATTRIBUTES
 # --------------------------------------------------------------------------------------
 # Rows written in Python (fastgrad/ops/): the same registry, the same dispatch tables
 # --------------------------------------------------------------------------------------
+
+cdef str _numpy_name(object func):
+    """numpy's public name of a function: ``numpy.linalg.norm``, not ``numpy.norm``."""
+    module = getattr(func, "__module__", None) or "numpy"
+    parts = [p for p in module.split(".") if not p.startswith("_")]
+    if not parts or parts[0] != "numpy":
+        parts = ["numpy"]
+    return ".".join(parts + [func.__name__])
+
 
 cdef object _numpy_attr(str dotted):
     obj = np
