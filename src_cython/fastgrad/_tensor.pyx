@@ -388,8 +388,25 @@ cdef object _bind(Primitive p, tuple args, object params):
         return out
     if not fg_grad_enabled:
         return _bind(p, tuple([_const(a) for a in args]), params)
-    vals = tuple([(<Tensor>a)._data if _on(a, top) else a for a in args])
-    out = _bind(p, vals, params)
+    # the operands' values at level top; when none is itself a Tensor (one level open:
+    # the common case), the forward runs on them at once, without checking the boxed
+    # values again (they are floating ndarrays); else the values go down a level
+    cdef list vl = [None] * n
+    cdef bint plain = True
+    cdef bint raw = p.user or p.python
+    for k in range(n):
+        a = args[k]
+        if _on(a, top):
+            a = (<Tensor>a)._data
+            if type(a) is not ndarray:
+                plain = False
+        elif type(a) is Tensor:
+            plain = False
+        elif plain and not raw and a is not None:
+            a = _operand(a, p.name)
+        vl[k] = a
+    vals = tuple(vl)
+    out = _forward(p, vals, params) if plain else _bind(p, vals, params)
     if box._forward:
         return _push_tangent(p, out, args, vals, params, top)
     return _record(p, out, args, vals, params, top)
