@@ -1,0 +1,215 @@
+"""Reductions and scans: ``prod``, ``cumsum``, ``var``, ``std``, ``trace``; Tensor methods
+``astype``, ``dot``, ``ravel``, ``flatten``.
+
+Each row's forward is numpy's own function (the values are numpy's, bit for bit); the
+rules follow HIPS autograd (``autograd/numpy/numpy_vjps.py`` / ``numpy_jvps.py``), except
+``prod``, whose rule is exact where the input has zeros (autograd's ``ans / x`` gives nan
+there). Parameters (``axis``, ``ddof``, ``keepdims``, ...) reach the rows as keyword
+arguments, so they are never differentiated; the front functions take numpy's signatures
+and refuse what the rows do not do (``out=``, ``dtype=``, ``where=``) with ``TypeError``.
+
+numpy differentiates no ``cumprod``, ``ptp`` or ``average`` in autograd: they stay
+unsupported on Tensors (``TypeError`` naming them).
+"""
+import numpy as np
+
+from .. import _tensor
+from .._tensor import define, expose
+
+__all__ = []
+
+
+def _axes(axis, ndim):
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    out = []
+    for a in (axis if isinstance(axis, tuple) else (axis,)):
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim)
+    return tuple(out)
+
+
+def _kept(g, shape, axis, keepdims):
+    """A reduction's result (or cotangent) reshaped so it broadcasts against its input."""
+    if keepdims:
+        return g
+    axes = _axes(axis, len(shape))
+    return np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _count(shape, axis):
+    n = 1
+    for a in _axes(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+def _no(name, **kwargs):
+    bad = sorted(k for k, v in kwargs.items() if v is not None)
+    if bad:
+        raise TypeError(f"{name}: arguments {bad} are not supported on Tensors")
+
+
+# ---- prod ---------------------------------------------------------------------------
+def _prod_partials(ans, x, axis, keepdims):
+    """d prod / d x_i: the product of the others. Where a reduced slice holds no zero it
+    is ans / x; one zero: the product of the nonzeros at the zero, and elsewhere that
+    times the zero itself (0, but its derivative is right); two or more: 0 (the second
+    derivative between two zeros of one slice reads 0, not the product of the rest)."""
+    zero = x == 0
+    if not zero.any():
+        return _kept(ans, x.shape, axis, keepdims) / x
+    nz = zero.sum(axis=axis, keepdims=True)
+    xs = np.where(zero, 1.0, x)
+    nonzeros = np.prod(xs, axis=axis, keepdims=True)
+    the_zero = np.sum(np.where(zero, x, 0.0), axis=axis, keepdims=True)
+    one = nz == 1
+    return np.where(zero & one, nonzeros,
+                    np.where(nz == 0, nonzeros / xs,
+                             np.where(one, the_zero * nonzeros / xs, 0.0)))
+
+
+_PROD = define(
+    "prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+    [lambda g, ans, x, axis=None, keepdims=False:
+        _kept(g, x.shape, axis, keepdims) * _prod_partials(ans, x, axis, keepdims)],
+    [lambda t, ans, x, axis=None, keepdims=False:
+        np.sum(t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)],
+    functions=("prod",), methods=("prod",),
+    front=lambda a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+    where=None: (_no("prod", dtype=dtype, out=out, initial=initial, where=where)
+                 or _PROD(a, axis=axis, keepdims=bool(keepdims))))
+
+
+# ---- cumsum: the VJP sums from the end ------------------------------------------------
+def _reverse_cumsum(g, axis, shape):
+    if axis is None:
+        flat = np.reshape(g, (-1,))
+        return np.reshape(np.cumsum(flat[::-1])[::-1], shape)
+    ax = _axes(axis, len(shape))[0]
+    rev = (slice(None),) * ax + (slice(None, None, -1),)
+    return np.cumsum(g[rev], axis=ax)[rev]
+
+
+_CUMSUM = define(
+    "cumsum", lambda x, axis=None: np.cumsum(x, axis=axis),
+    [lambda g, ans, x, axis=None: _reverse_cumsum(g, axis, x.shape)],
+    [lambda t, ans, x, axis=None: np.cumsum(t, axis=axis)],
+    functions=("cumsum",), methods=("cumsum",),
+    front=lambda a, axis=None, dtype=None, out=None: (
+        _no("cumsum", dtype=dtype, out=out) or _CUMSUM(a, axis=axis)))
+
+
+# ---- var and std (ddof, axis, keepdims): autograd's rules ----------------------------
+def _centred(x, axis):
+    return x - np.mean(x, axis=axis, keepdims=True)
+
+
+def _var_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
+    return 2.0 * _kept(g, x.shape, axis, keepdims) * _centred(x, axis) / (
+        _count(x.shape, axis) - ddof)
+
+
+def _var_jvp(t, ans, x, axis=None, ddof=0, keepdims=False):
+    return 2.0 * np.sum(t * _centred(x, axis), axis=axis, keepdims=keepdims) / (
+        _count(x.shape, axis) - ddof)
+
+
+def _std_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
+    g = _kept(g, x.shape, axis, keepdims)
+    n = _count(x.shape, axis)
+    if n <= 1:          # one element per slice: std is constant (0, or nan if ddof=1)
+        return g * (0.0 * x)
+    return g * _centred(x, axis) / ((n - ddof) * _kept(ans, x.shape, axis, keepdims))
+
+
+def _std_jvp(t, ans, x, axis=None, ddof=0, keepdims=False):
+    n = _count(x.shape, axis)
+    if n <= 1:
+        return 0.0 * ans
+    return np.sum(t * _centred(x, axis), axis=axis, keepdims=keepdims) / ((n - ddof) * ans)
+
+
+def _moment_front(row, name):
+    def front(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+              mean=None, correction=None):
+        _no(name, dtype=dtype, out=out, where=where, mean=mean)
+        if correction is not None:
+            if ddof != 0:
+                raise ValueError(f"{name}: give ddof or correction, not both")
+            ddof = correction
+        if isinstance(axis, list):
+            axis = tuple(axis)
+        return row(a, axis=axis, ddof=ddof, keepdims=bool(keepdims))
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = (f"``numpy.{name}`` on Tensors (``axis``, ``ddof``/``correction``, "
+                     "``keepdims``); differentiable to any order.")
+    return front
+
+
+_VAR = define("var", lambda x, axis=None, ddof=0, keepdims=False: np.var(
+    x, axis=axis, ddof=ddof, keepdims=keepdims), [_var_vjp], [_var_jvp],
+    functions=("var",), methods=("var",))
+_STD = define("std", lambda x, axis=None, ddof=0, keepdims=False: np.std(
+    x, axis=axis, ddof=ddof, keepdims=keepdims), [_std_vjp], [_std_jvp],
+    functions=("std",), methods=("std",))
+# the fronts replace the rows in the dispatch tables (numpy's signature, list axes)
+expose(_moment_front(_VAR, "var"), functions=("var",), methods=("var",))
+expose(_moment_front(_STD, "std"), functions=("std",), methods=("std",))
+
+
+# ---- trace ----------------------------------------------------------------------------
+def _trace_vjp(g, ans, x, offset=0, axis1=0, axis2=1):
+    nd = len(x.shape)
+    a1, a2 = _axes(axis1, nd)[0], _axes(axis2, nd)[0]
+    eye = np.eye(x.shape[a1], x.shape[a2], k=offset, dtype=bool)
+    if a1 > a2:
+        eye = eye.T
+    lo, hi = sorted((a1, a2))
+    eye = eye.reshape(tuple(n if i in (lo, hi) else 1 for i, n in enumerate(x.shape)))
+    return np.expand_dims(g, (lo, hi)) * eye        # a bool mask keeps g's dtype
+
+
+_TRACE = define(
+    "trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(
+        x, offset=offset, axis1=axis1, axis2=axis2),
+    [_trace_vjp],
+    [lambda t, ans, x, offset=0, axis1=0, axis2=1: np.trace(
+        t, offset=offset, axis1=axis1, axis2=axis2)],
+    functions=("trace",), methods=("trace",),
+    front=lambda a, offset=0, axis1=0, axis2=1, dtype=None, out=None: (
+        _no("trace", dtype=dtype, out=out)
+        or _TRACE(a, offset=offset, axis1=axis1, axis2=axis2)))
+
+
+# ---- astype: float dtypes; the gradient cast back -------------------------------------
+def _astype_front(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"astype({dt}): a Tensor holds floating-point data (float16, "
+                        "float32, float64); cast its values (t.data.astype(...)) outside "
+                        "differentiation instead")
+    if order != "K":
+        raise TypeError("astype: only order='K' is supported on Tensors")
+    return _ASTYPE(a, dtype=dt)
+
+
+_ASTYPE = define(
+    "astype", lambda x, dtype: np.asarray(x).astype(dtype),
+    [lambda g, ans, x, dtype: g.astype(x.dtype)],
+    [lambda t, ans, x, dtype: t.astype(dtype)],
+    functions=("astype",), methods=("astype",), front=_astype_front)
+
+
+# ---- methods that are other functions -------------------------------------------------
+def _flat(a, order="C"):
+    if order not in ("C", "A", "K"):
+        raise TypeError(f"ravel/flatten: order={order!r} is not supported on Tensors "
+                        "(only 'C')")
+    return _tensor.reshape(a, (-1,))
+
+
+expose(_flat, methods=("ravel", "flatten"))
+expose(lambda a, b: _tensor.dot(a, b), methods=("dot",))
