@@ -61,7 +61,9 @@ CASES = {
                       _t("remainder"), rows=["remainder"]),
     "mod": Case(lambda x, y: np.mod(x, y), [(2, 3), (2, 1)], POS, _t("remainder")),
     "percent": Case(lambda x, y: x % y, [(2, 3), (3,)], POS, lambda x, y: x % y),
-    "rpercent": Case(lambda x: 3.0 % x, [(2, 3)], POS, lambda x: 3.0 % x),
+    # (torch has no derivative of number % tensor: its definition instead)
+    "rpercent": Case(lambda x: 3.0 % x, [(2, 3)], POS,
+                     lambda x: 3.0 - x * __import__("torch").floor(3.0 / x)),
     "fmod": Case(lambda x, y: np.fmod(x, y), [(2, 3), (3,)], ANY, _t("fmod"),
                  rows=["fmod"]),
     "fmax": Case(lambda x, y: np.fmax(x, y), [(2, 3), (3,)], ANY, _t("fmax"),

@@ -18,10 +18,12 @@ from .._tensor import constant_function, define, expose
 __all__ = []
 
 
-def _unary(name, df, aliases=(), methods=()):
+def _unary(name, df, aliases=(), function=False):
+    # function=True: numpy's is a function (np.sinc), not a ufunc
+    fronts = (name,) + tuple(aliases)
     define(name, getattr(np, name),
            [lambda g, ans, x: g * df(ans, x)], [lambda t, ans, x: t * df(ans, x)],
-           ufuncs=(name,) + tuple(aliases), methods=methods)
+           ufuncs=() if function else fronts, functions=fronts if function else ())
 
 
 def _binary(name, dfdx, dfdy, aliases=()):
@@ -70,7 +72,7 @@ _unary("arccosh", lambda ans, x: 1 / np.sqrt(x ** 2 - 1))
 _unary("arctanh", lambda ans, x: 1 / (1 - x ** 2))
 _unary("cbrt", lambda ans, x: 1 / (3 * ans ** 2))
 _unary("reciprocal", lambda ans, x: -ans ** 2)
-_unary("sinc", _sinc_derivative)
+_unary("sinc", _sinc_derivative, function=True)
 _unary("fabs", lambda ans, x: np.sign(x))           # 0 at 0, as autograd
 _unary("rad2deg", lambda ans, x: 180.0 / math.pi, aliases=("degrees",))
 _unary("deg2rad", lambda ans, x: math.pi / 180.0, aliases=("radians",))

@@ -59,9 +59,9 @@ def _prod_partials(ans, x, axis, keepdims):
     times the zero itself (0, but its derivative is right); two or more: 0 (the second
     derivative between two zeros of one slice reads 0, not the product of the rest)."""
     zero = x == 0
-    if not zero.any():
-        return _kept(ans, x.shape, axis, keepdims) / x
-    nz = zero.sum(axis=axis, keepdims=True)
+    if not np.any(zero):
+        return _kept(ans, np.shape(x), axis, keepdims) / x
+    nz = np.sum(zero, axis=axis, keepdims=True)
     xs = np.where(zero, 1.0, x)
     nonzeros = np.prod(xs, axis=axis, keepdims=True)
     the_zero = np.sum(np.where(zero, x, 0.0), axis=axis, keepdims=True)
@@ -74,7 +74,7 @@ def _prod_partials(ans, x, axis, keepdims):
 _PROD = define(
     "prod", lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
     [lambda g, ans, x, axis=None, keepdims=False:
-        _kept(g, x.shape, axis, keepdims) * _prod_partials(ans, x, axis, keepdims)],
+        _kept(g, np.shape(x), axis, keepdims) * _prod_partials(ans, x, axis, keepdims)],
     [lambda t, ans, x, axis=None, keepdims=False:
         np.sum(t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)],
     functions=("prod",), methods=("prod",),
@@ -95,7 +95,7 @@ def _reverse_cumsum(g, axis, shape):
 
 _CUMSUM = define(
     "cumsum", lambda x, axis=None: np.cumsum(x, axis=axis),
-    [lambda g, ans, x, axis=None: _reverse_cumsum(g, axis, x.shape)],
+    [lambda g, ans, x, axis=None: _reverse_cumsum(g, axis, np.shape(x))],
     [lambda t, ans, x, axis=None: np.cumsum(t, axis=axis)],
     functions=("cumsum",), methods=("cumsum",),
     front=lambda a, axis=None, dtype=None, out=None: (
@@ -104,32 +104,41 @@ _CUMSUM = define(
 
 # ---- var and std (ddof, axis, keepdims): autograd's rules ----------------------------
 def _centred(x, axis):
-    return x - np.mean(x, axis=axis, keepdims=True)
+    # x - mean, conjugated for complex x (autograd's rules; real x skips np.conj)
+    d = x - np.mean(x, axis=axis, keepdims=True)
+    return np.conj(d) if np.iscomplexobj(x) else d
+
+
+def _real(z, x):
+    return np.real(z) if np.iscomplexobj(x) else z
 
 
 def _var_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
-    return 2.0 * _kept(g, x.shape, axis, keepdims) * _centred(x, axis) / (
-        _count(x.shape, axis) - ddof)
+    shape = np.shape(x)
+    return 2.0 * _kept(g, shape, axis, keepdims) * _centred(x, axis) / (
+        _count(shape, axis) - ddof)
 
 
 def _var_jvp(t, ans, x, axis=None, ddof=0, keepdims=False):
-    return 2.0 * np.sum(t * _centred(x, axis), axis=axis, keepdims=keepdims) / (
-        _count(x.shape, axis) - ddof)
+    return 2.0 * np.sum(_real(t * _centred(x, axis), x), axis=axis, keepdims=keepdims) / (
+        _count(np.shape(x), axis) - ddof)
 
 
 def _std_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
-    g = _kept(g, x.shape, axis, keepdims)
-    n = _count(x.shape, axis)
+    shape = np.shape(x)
+    g = _kept(g, shape, axis, keepdims)
+    n = _count(shape, axis)
     if n <= 1:          # one element per slice: std is constant (0, or nan if ddof=1)
         return g * (0.0 * x)
-    return g * _centred(x, axis) / ((n - ddof) * _kept(ans, x.shape, axis, keepdims))
+    return g * _centred(x, axis) / ((n - ddof) * _kept(ans, shape, axis, keepdims))
 
 
 def _std_jvp(t, ans, x, axis=None, ddof=0, keepdims=False):
-    n = _count(x.shape, axis)
+    n = _count(np.shape(x), axis)
     if n <= 1:
         return 0.0 * ans
-    return np.sum(t * _centred(x, axis), axis=axis, keepdims=keepdims) / ((n - ddof) * ans)
+    return np.sum(_real(t * _centred(x, axis), x), axis=axis, keepdims=keepdims) / (
+        (n - ddof) * ans)
 
 
 def _moment_front(row, name):
@@ -162,13 +171,13 @@ expose(_moment_front(_STD, "std"), functions=("std",), methods=("std",))
 
 # ---- trace ----------------------------------------------------------------------------
 def _trace_vjp(g, ans, x, offset=0, axis1=0, axis2=1):
-    nd = len(x.shape)
-    a1, a2 = _axes(axis1, nd)[0], _axes(axis2, nd)[0]
-    eye = np.eye(x.shape[a1], x.shape[a2], k=offset, dtype=bool)
+    shape = np.shape(x)
+    a1, a2 = _axes(axis1, len(shape))[0], _axes(axis2, len(shape))[0]
+    eye = np.eye(shape[a1], shape[a2], k=offset, dtype=bool)
     if a1 > a2:
         eye = eye.T
     lo, hi = sorted((a1, a2))
-    eye = eye.reshape(tuple(n if i in (lo, hi) else 1 for i, n in enumerate(x.shape)))
+    eye = eye.reshape(tuple(n if i in (lo, hi) else 1 for i, n in enumerate(shape)))
     return np.expand_dims(g, (lo, hi)) * eye        # a bool mask keeps g's dtype
 
 
