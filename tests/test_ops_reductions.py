@@ -156,6 +156,10 @@ def test_unsupported_arguments_raise():
         np.cumsum(x, out=onp.empty(6))
     with pytest.raises(TypeError, match="order='F'"):
         x.ravel("F")
+    with pytest.raises(TypeError, match="order='K'"):
+        x.flatten(order="K")
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):
+        x.astype(onp.float32, casting="safe")
     with pytest.raises(TypeError, match="cumprod"):
         onp.cumprod(x)
 

@@ -200,8 +200,11 @@ def _astype_front(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
         raise TypeError(f"astype({dt}): a Tensor holds floating-point data (float16, "
                         "float32, float64); cast its values (t.data.astype(...)) outside "
                         "differentiation instead")
-    if order != "K":
-        raise TypeError("astype: only order='K' is supported on Tensors")
+    if order != "K" or not subok:
+        raise TypeError("astype: only order='K' and subok=True are supported on Tensors")
+    if not np.can_cast(a.dtype, dt, casting):
+        raise TypeError(f"astype: cannot cast from {a.dtype} to {dt} according to the "
+                        f"rule {casting!r}")
     return _ASTYPE(a, dtype=dt)
 
 
@@ -214,11 +217,13 @@ _ASTYPE = define(
 
 # ---- methods that are other functions -------------------------------------------------
 def _flat(a, order="C"):
-    if order not in ("C", "A", "K"):
+    if order != "C":
         raise TypeError(f"ravel/flatten: order={order!r} is not supported on Tensors "
                         "(only 'C')")
     return _tensor.reshape(a, (-1,))
 
 
 expose(_flat, methods=("ravel", "flatten"))
-expose(lambda a, b: _tensor.dot(a, b), methods=("dot",))
+# t.dot(b) is np.dot(t, b): whatever numpy's dispatch runs for np.dot on Tensors (today
+# fastgrad._tensor.dot), looked up at the call so a later np.dot row serves the method too
+expose(lambda a, b: _tensor.FUNCTIONS[np.dot](a, b), methods=("dot",))
