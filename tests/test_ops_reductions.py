@@ -37,13 +37,14 @@ CASES = {
                                [(2, 3, 2)], ANY, None),
     "prod_method": Case(lambda x: x.prod(axis=-1), [(2, 3)], ANY,
                         lambda x: _torch().prod(x, -1)),
-    # slices with no zero, one zero and two zeros
+    # slices with no zero, one zero, two zeros and three
     "prod_zeros": Case(lambda x: np.prod(x, axis=1), [],
-                       args=[[[1.5, 0.5, -2.0], [0.0, 3.0, 0.7], [0.0, 1.2, 0.0]]],
-                       torch=lambda x: _torch().prod(x, 1), order=1),
-    "prod_one_zero_order2": Case(lambda x: np.prod(x, axis=0), [],
-                                 args=[[[0.0, 1.5], [2.0, 0.0], [-0.5, 0.8]]],
-                                 torch=lambda x: _torch().prod(x, 0)),
+                       args=[[[1.5, 0.5, -2.0, 0.9], [0.0, 3.0, 0.7, 1.1],
+                              [0.0, 1.2, 0.0, -0.6], [0.0, 0.0, 0.0, 1.3]]],
+                       torch=lambda x: _torch().prod(x, 1)),
+    "prod_zeros_axes": Case(lambda x: np.prod(x, axis=(0, 2)), [],
+                            args=[[[[0.0, 1.5], [2.0, 0.0]], [[-0.5, 0.8], [0.0, 0.0]]]],
+                            torch=lambda x: _torch().prod(_torch().prod(x, 2), 0)),
     "cumsum": Case(lambda x: np.cumsum(x), [(2, 3)], ANY,
                    lambda x: _torch().cumsum(x.reshape(-1), 0), rows=["cumsum"]),
     "cumsum_axis": Case(lambda x: np.cumsum(x, axis=1), [(2, 3, 2)], ANY,
@@ -90,9 +91,20 @@ def test_prod_gradient_with_zeros_is_the_product_of_the_others():
     g = grad(lambda a: np.sum(np.prod(a, axis=1)))(x)
     expected = onp.array([[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [-8.0, 6.0, -3.0]])
     onp.testing.assert_array_equal(g, expected)
-    # second order through the one-zero slice: d2/dx0 dx1 of x0*x1*x2 at x1 = 0 is x2
-    h = grad(lambda a: grad(lambda b: np.prod(b))(a)[0])(onp.array([2.0, 0.0, 3.0]))
-    onp.testing.assert_array_equal(h, [0.0, 3.0, 0.0])
+
+    def hessian_row0(x):      # d/dx of d prod / d x0
+        return grad(lambda a: grad(lambda b: np.prod(b))(a)[0])(onp.array(x))
+    # one zero: d2/dx0 dx1 of x0*x1*x2 at x1 = 0 is x2
+    onp.testing.assert_array_equal(hessian_row0([2.0, 0.0, 3.0]), [0.0, 3.0, 0.0])
+    # two zeros: d2/dx0 dx1 = x2, d2/dx0 dx2 = x1 = 0
+    onp.testing.assert_array_equal(hessian_row0([0.0, 0.0, 3.0]), [0.0, 3.0, 0.0])
+    onp.testing.assert_array_equal(hessian_row0([0.0, 2.5, 0.0]), [0.0, 0.0, 2.5])
+    # three zeros: every second derivative is 0
+    onp.testing.assert_array_equal(hessian_row0([0.0, 0.0, 0.0]), [0.0, 0.0, 0.0])
+    # third order through two zeros: d/dx of d2/dx0 dx1 (= x2 x3) is (0, 0, x3, x2)
+    d3 = grad(lambda c: grad(lambda a: grad(lambda b: np.prod(b))(a)[0])(c)[1])(
+        onp.array([0.0, 0.0, 1.5, 4.0]))
+    onp.testing.assert_array_equal(d3, [0.0, 0.0, 4.0, 1.5])
 
 
 def test_var_std_of_a_list_of_tensors_and_numpy_on_tensors():

@@ -99,16 +99,17 @@ for _name in ("fmax", "fmin"):
 
 # ---- constant where the input is finite: nan_to_num -----------------------------------
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    # the front: numpy's signature; the row never writes into its input (copy=True)
+    return _NAN_TO_NUM(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 _NAN_TO_NUM = define(
-    "nan_to_num", _nan_to_num,
+    "nan_to_num",
+    lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(
+        x, copy=True, nan=nan, posinf=posinf, neginf=neginf),
     [lambda g, ans, x, **kw: np.where(np.isfinite(x), g, 0.0 * g)],
     [lambda t, ans, x, **kw: np.where(np.isfinite(x), t, 0.0 * t)],
-    functions=("nan_to_num",),
-    front=lambda x, copy=True, nan=0.0, posinf=None, neginf=None: _NAN_TO_NUM(
-        x, nan=nan, posinf=posinf, neginf=neginf))
+    functions=("nan_to_num",), front=_nan_to_num)
 
 # ---- not differentiable: the values in, a constant out ---------------------------------
 # (sign floor ceil rint trunc and the comparisons are ufuncs numpy runs on the values:

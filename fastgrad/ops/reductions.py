@@ -4,7 +4,7 @@
 Each row's forward is numpy's own function (the values are numpy's, bit for bit); the
 rules follow HIPS autograd (``autograd/numpy/numpy_vjps.py`` / ``numpy_jvps.py``), except
 ``prod``, whose rule is exact where the input has zeros (autograd's ``ans / x`` gives nan
-there). Parameters (``axis``, ``ddof``, ``keepdims``, ...) reach the rows as keyword
+there; see ``_prod_partials``). Parameters (``axis``, ``ddof``, ``keepdims``, ...) reach the rows as keyword
 arguments, so they are never differentiated; the front functions take numpy's signatures
 and refuse what the rows do not do (``out=``, ``dtype=``, ``where=``) with ``TypeError``.
 
@@ -54,21 +54,31 @@ def _no(name, **kwargs):
 
 # ---- prod ---------------------------------------------------------------------------
 def _prod_partials(ans, x, axis, keepdims):
-    """d prod / d x_i: the product of the others. Where a reduced slice holds no zero it
-    is ans / x; one zero: the product of the nonzeros at the zero, and elsewhere that
-    times the zero itself (0, but its derivative is right); two or more: 0 (the second
-    derivative between two zeros of one slice reads 0, not the product of the rest)."""
+    """d prod / d x_i, the product of the others, exact where the input has zeros.
+
+    Per reduced slice: no zero, ans / x. Otherwise P (the product of the nonzeros) times
+    the product of the zeros other than x_i, written with the zeros themselves (as
+    values 0, but differentiable): one zero z, P at z and z * P / x_i elsewhere; two, a
+    and b, b * P at a (and a * P at b) and a * b * P / x_i elsewhere. So the derivatives
+    are exact to every order where a slice holds at most two zeros, and to the second
+    order always (with three or more, every first and second derivative is 0)."""
     zero = x == 0
     if not np.any(zero):
         return _kept(ans, np.shape(x), axis, keepdims) / x
     nz = np.sum(zero, axis=axis, keepdims=True)
     xs = np.where(zero, 1.0, x)
-    nonzeros = np.prod(xs, axis=axis, keepdims=True)
-    the_zero = np.sum(np.where(zero, x, 0.0), axis=axis, keepdims=True)
-    one = nz == 1
-    return np.where(zero & one, nonzeros,
-                    np.where(nz == 0, nonzeros / xs,
-                             np.where(one, the_zero * nonzeros / xs, 0.0)))
+    p = np.prod(xs, axis=axis, keepdims=True)
+    zx = np.where(zero, x, 0.0)
+    s = np.sum(zx, axis=axis, keepdims=True)                  # a (+ b)
+    ab = (s ** 2 - np.sum(zx ** 2, axis=axis, keepdims=True)) / 2
+    all_zeros = np.where(nz == 0, 1.0, np.where(nz == 1, s, ab))
+    other_zeros = np.where(nz == 1, 1.0, s - x)               # at a zero x_i
+    return np.where(nz >= 3, 0.0, np.where(zero, other_zeros * p, all_zeros * p / xs))
+
+
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _no("prod", dtype=dtype, out=out, initial=initial, where=where)
+    return _PROD(a, axis=axis, keepdims=bool(keepdims))
 
 
 _PROD = define(
@@ -77,10 +87,7 @@ _PROD = define(
         _kept(g, np.shape(x), axis, keepdims) * _prod_partials(ans, x, axis, keepdims)],
     [lambda t, ans, x, axis=None, keepdims=False:
         np.sum(t * _prod_partials(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)],
-    functions=("prod",), methods=("prod",),
-    front=lambda a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
-    where=None: (_no("prod", dtype=dtype, out=out, initial=initial, where=where)
-                 or _PROD(a, axis=axis, keepdims=bool(keepdims))))
+    functions=("prod",), methods=("prod",), front=_prod)
 
 
 # ---- cumsum: the VJP sums from the end ------------------------------------------------
@@ -93,13 +100,16 @@ def _reverse_cumsum(g, axis, shape):
     return np.cumsum(g[rev], axis=ax)[rev]
 
 
+def _cumsum(a, axis=None, dtype=None, out=None):
+    _no("cumsum", dtype=dtype, out=out)
+    return _CUMSUM(a, axis=axis)
+
+
 _CUMSUM = define(
     "cumsum", lambda x, axis=None: np.cumsum(x, axis=axis),
     [lambda g, ans, x, axis=None: _reverse_cumsum(g, axis, np.shape(x))],
     [lambda t, ans, x, axis=None: np.cumsum(t, axis=axis)],
-    functions=("cumsum",), methods=("cumsum",),
-    front=lambda a, axis=None, dtype=None, out=None: (
-        _no("cumsum", dtype=dtype, out=out) or _CUMSUM(a, axis=axis)))
+    functions=("cumsum",), methods=("cumsum",), front=_cumsum)
 
 
 # ---- var and std (ddof, axis, keepdims): autograd's rules ----------------------------
@@ -141,32 +151,36 @@ def _std_jvp(t, ans, x, axis=None, ddof=0, keepdims=False):
         (n - ddof) * ans)
 
 
-def _moment_front(row, name):
-    def front(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-              mean=None, correction=None):
-        _no(name, dtype=dtype, out=out, where=where, mean=mean)
-        if correction is not None:
-            if ddof != 0:
-                raise ValueError(f"{name}: give ddof or correction, not both")
-            ddof = correction
-        if isinstance(axis, list):
-            axis = tuple(axis)
-        return row(a, axis=axis, ddof=ddof, keepdims=bool(keepdims))
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = (f"``numpy.{name}`` on Tensors (``axis``, ``ddof``/``correction``, "
-                     "``keepdims``); differentiable to any order.")
-    return front
+def _moment(row, name, a, axis, dtype, out, ddof, keepdims, where, mean, correction):
+    # numpy's var/std signature onto the row
+    _no(name, dtype=dtype, out=out, where=where, mean=mean)
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError(f"{name}: give ddof or correction, not both")
+        ddof = correction
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return row(a, axis=axis, ddof=ddof, keepdims=bool(keepdims))
+
+
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+         mean=None, correction=None):
+    return _moment(_VAR, "var", a, axis, dtype, out, ddof, keepdims, where, mean,
+                   correction)
+
+
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+         mean=None, correction=None):
+    return _moment(_STD, "std", a, axis, dtype, out, ddof, keepdims, where, mean,
+                   correction)
 
 
 _VAR = define("var", lambda x, axis=None, ddof=0, keepdims=False: np.var(
     x, axis=axis, ddof=ddof, keepdims=keepdims), [_var_vjp], [_var_jvp],
-    functions=("var",), methods=("var",))
+    functions=("var",), methods=("var",), front=_var)
 _STD = define("std", lambda x, axis=None, ddof=0, keepdims=False: np.std(
     x, axis=axis, ddof=ddof, keepdims=keepdims), [_std_vjp], [_std_jvp],
-    functions=("std",), methods=("std",))
-# the fronts replace the rows in the dispatch tables (numpy's signature, list axes)
-expose(_moment_front(_VAR, "var"), functions=("var",), methods=("var",))
-expose(_moment_front(_STD, "std"), functions=("std",), methods=("std",))
+    functions=("std",), methods=("std",), front=_std)
 
 
 # ---- trace ----------------------------------------------------------------------------
@@ -181,16 +195,18 @@ def _trace_vjp(g, ans, x, offset=0, axis1=0, axis2=1):
     return np.expand_dims(g, (lo, hi)) * eye        # a bool mask keeps g's dtype
 
 
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _no("trace", dtype=dtype, out=out)
+    return _TRACE(a, offset=offset, axis1=axis1, axis2=axis2)
+
+
 _TRACE = define(
     "trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(
         x, offset=offset, axis1=axis1, axis2=axis2),
     [_trace_vjp],
     [lambda t, ans, x, offset=0, axis1=0, axis2=1: np.trace(
         t, offset=offset, axis1=axis1, axis2=axis2)],
-    functions=("trace",), methods=("trace",),
-    front=lambda a, offset=0, axis1=0, axis2=1, dtype=None, out=None: (
-        _no("trace", dtype=dtype, out=out)
-        or _TRACE(a, offset=offset, axis1=axis1, axis2=axis2)))
+    functions=("trace",), methods=("trace",), front=_trace)
 
 
 # ---- astype: float dtypes; the gradient cast back -------------------------------------
