@@ -82,7 +82,8 @@ _binary("arctan2", lambda ans, x, y: y / (x ** 2 + y ** 2),
         lambda ans, x, y: -x / (x ** 2 + y ** 2))
 _binary("hypot", lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
 _binary("logaddexp", lambda ans, x, y: np.exp(x - ans), lambda ans, x, y: np.exp(y - ans))
-_binary("logaddexp2", lambda ans, x, y: 2.0 ** (x - ans), lambda ans, x, y: 2.0 ** (y - ans))
+_binary("logaddexp2", lambda ans, x, y: 2.0 ** (x - ans),
+        lambda ans, x, y: 2.0 ** (y - ans))
 # x - y * floor(x / y) (np.mod is np.remainder, and the % operator); fmod truncates
 _binary("remainder", lambda ans, x, y: 1.0, lambda ans, x, y: -np.floor(x / y),
         aliases=("mod",))

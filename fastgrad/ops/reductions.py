@@ -4,9 +4,10 @@
 Each row's forward is numpy's own function (the values are numpy's, bit for bit); the
 rules follow HIPS autograd (``autograd/numpy/numpy_vjps.py`` / ``numpy_jvps.py``), except
 ``prod``, whose rule is exact where the input has zeros (autograd's ``ans / x`` gives nan
-there; see ``_prod_partials``). Parameters (``axis``, ``ddof``, ``keepdims``, ...) reach the rows as keyword
-arguments, so they are never differentiated; the front functions take numpy's signatures
-and refuse what the rows do not do (``out=``, ``dtype=``, ``where=``) with ``TypeError``.
+there; see ``_prod_partials``). Parameters (``axis``, ``ddof``, ``keepdims``, ...) reach
+the rows as keyword arguments, so they are never differentiated; the front functions
+take numpy's signatures and refuse what the rows do not do (``out=``, ``dtype=``,
+``where=``) with ``TypeError``.
 
 numpy differentiates no ``cumprod``, ``ptp`` or ``average`` in autograd: they stay
 unsupported on Tensors (``TypeError`` naming them).
