@@ -14,6 +14,9 @@ The families, one module each:
 * ``elementwise``: ufuncs (``sinh``, ``arctan2``, ``logaddexp``, ...), and the
   functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
   values and return constants.
+* ``reductions``: ``prod`` (exact with zeros), ``cumsum``, ``var``/``std`` (``ddof``),
+  ``trace``, and the Tensor methods ``astype`` (float dtypes), ``dot``, ``ravel``,
+  ``flatten``.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -22,3 +25,4 @@ differences to second order in both modes, against PyTorch where torch has it, a
 that every front end the row names reaches it.
 """
 from . import elementwise  # noqa: F401  (registers the rows)
+from . import reductions  # noqa: F401

@@ -1809,6 +1809,13 @@ cdef class Tensor:
     def __rpow__(self, other, modulo=None):
         return _apply(POWER, (other, self), None)
 
+    def __mod__(self, other):
+        # np.remainder's row (fastgrad/ops/elementwise.py), through the dispatch table
+        return _UFUNCS[np.remainder](self, other)
+
+    def __rmod__(self, other):
+        return _UFUNCS[np.remainder](other, self)
+
     def __matmul__(self, other):
         return _apply(MATMUL, (self, other), None)
 
