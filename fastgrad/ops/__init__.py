@@ -14,6 +14,11 @@ The families, one module each:
 * ``elementwise``: ufuncs (``sinh``, ``arctan2``, ``logaddexp``, ...), and the
   functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
   values and return constants.
+* ``products``: ``einsum`` (any subscripts), ``tensordot``, ``dot`` of n-d operands,
+  ``inner``, ``outer``, ``kron``, ``cross``, ``vdot``, ``linalg.multi_dot``: every one
+  but ``cross`` an einsum, its rules one einsum adjoint.
+* ``linalg``: ``numpy.linalg``'s ``norm inv det slogdet solve pinv svd eigh eigvalsh
+  cholesky eig matrix_power`` (batched, as numpy's); several outputs are one row each.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -22,3 +27,5 @@ differences to second order in both modes, against PyTorch where torch has it, a
 that every front end the row names reaches it.
 """
 from . import elementwise  # noqa: F401  (registers the rows)
+from . import products  # noqa: F401
+from . import linalg  # noqa: F401
