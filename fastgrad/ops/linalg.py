@@ -213,7 +213,7 @@ def _svd_vjp_u(gu, ans, x, full_matrices=True, hermitian=False):
     utgu = np.matmul(_T(u), gu)
     t = _svd_f(s) * (utgu - _H(utgu)) * _row(s)
     if np.iscomplexobj(u):
-        t = t + 1j * np.imag(_diagonal(utgu) * _eye(np.shape(s)[-1], s)) / _row(s)
+        t = t + 1j * np.imag(_row(_diagonal(utgu)) * _eye(np.shape(s)[-1], s)) / _row(s)
     out = np.matmul(np.matmul(_conj(u), t), _T(v))
     if m > n:
         out = out + _T(np.matmul(np.matmul(v / _row(s), _T(gu)),
@@ -308,8 +308,7 @@ _svdvals_row = define(
     "svdvals", _svdvals,
     [lambda g, ans, x, hermitian=False: _svd_vjp_s(g, ans, x, False)],
     [lambda t, ans, x, hermitian=False: _svd_jvp_s(t, ans, x, False)],
-    functions=("linalg.svd", "linalg.svdvals"), front=svd)
-expose(svdvals, functions=("linalg.svdvals",))
+    functions=("linalg.svdvals",), front=svdvals)
 
 
 # ---- eigh eigvalsh --------------------------------------------------------------------
@@ -435,7 +434,7 @@ def _eig_jvp_v(t, ans, x):
     # numpy's unit-norm eigenvectors (u_j . du_j = 0)
     p, w, u = _eig_dp(t, x)
     c = _gaps(w) * p
-    c = c - _diagonal(np.matmul(np.matmul(_T(u), u), c)) * _eye(np.shape(w)[-1], w)
+    c = c - _row(_diagonal(np.matmul(np.matmul(_T(u), u), c))) * _eye(np.shape(w)[-1], w)
     return np.matmul(u, c)
 
 

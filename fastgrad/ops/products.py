@@ -122,23 +122,22 @@ def _einsum_adjoint(ins, out, k, g, operands, optimize=False):
     return np.einsum(spec, g, *rest, *extra, optimize=optimize)
 
 
-def _multilinear(name, fwd, spec, nargs, first=0, **fronts):
-    """A row for a product multilinear in its operands ``first, first+1, ...`` (``nargs``
-    rules: fixed arity, or numpy's maximum for a variadic one): ``spec(*args, **params)``
-    gives its einsum ``(inputs, output)`` subscripts."""
+def _multilinear(name, fwd, spec, nargs, **fronts):
+    """A row for a product multilinear in its operands (``nargs`` rules: its arity, or
+    numpy's maximum for a variadic one): ``spec(*operands, **params)`` gives its einsum
+    ``(inputs, output)`` subscripts."""
     def vjp(k):
         def rule(g, ans, *args, **params):
             ins, out = spec(*args, **params)
-            return _einsum_adjoint(ins, out, k - first, g, args[first:],
+            return _einsum_adjoint(ins, out, k, g, args,
                                    optimize=params.get("optimize", False))
         return rule
 
     def jvp(k):
         return lambda t, ans, *args, **params: row(*args[:k], t, *args[k + 1:], **params)
 
-    ks = range(first, first + nargs)
-    row = define(name, fwd, [None] * first + [vjp(k) for k in ks],
-                 [None] * first + [jvp(k) for k in ks], **fronts)
+    row = define(name, fwd, [vjp(k) for k in range(nargs)], [jvp(k) for k in range(nargs)],
+                 **fronts)
     return row
 
 
@@ -162,13 +161,17 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
         subscripts, ops = _from_sublists(operands)
     if len(ops) > _MAX_OPERANDS:
         raise ValueError(f"einsum: at most {_MAX_OPERANDS} operands are supported")
-    return _einsum(subscripts, *ops, optimize=optimize)
+    return _einsum(*ops, subscripts=subscripts, optimize=optimize)
+
+
+def _einsum_fwd(*operands, subscripts, optimize=False):
+    return np.einsum(subscripts, *operands, optimize=optimize)
 
 
 _einsum = _multilinear(
-    "einsum", np.einsum,
-    lambda subscripts, *ops, **params: _parse(subscripts, [_shape(x) for x in ops]),
-    _MAX_OPERANDS, first=1, functions=("einsum",), front=einsum)
+    "einsum", _einsum_fwd,
+    lambda *ops, subscripts, optimize=False: _parse(subscripts, [_shape(x) for x in ops]),
+    _MAX_OPERANDS, functions=("einsum",), front=einsum)
 
 
 # --------------------------------------------------------------------------------------
@@ -184,8 +187,7 @@ def _tensordot_axes(na, nb, axes):
         ia = [ia] if np.ndim(ia) == 0 else list(ia)
         ib = [ib] if np.ndim(ib) == 0 else list(ib)
         return [operator.index(i) % na for i in ia], [operator.index(i) % nb for i in ib]
-    if n < 0:
-        raise ValueError("tensordot: axes must be a non-negative integer or a pair")
+    n = max(n, 0)           # numpy: a negative count contracts nothing
     return list(range(na - n, na)), list(range(n))
 
 
