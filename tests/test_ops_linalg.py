@@ -247,3 +247,12 @@ def test_svd_full_matrices_of_a_non_square_matrix_has_no_derivative():
     onp.testing.assert_array_equal(u.data, onp.linalg.svd(t.data)[0])
     with pytest.raises(NotImplementedError, match="full_matrices=False"):
         (u ** 2).sum().backward()
+
+
+def test_autograd_linalg_helpers():
+    # autograd.numpy.linalg's T and _dot, which code written for autograd calls
+    x = _rng(4).uniform(-1, 1, (2, 3, 4))
+    onp.testing.assert_array_equal(np.linalg.T(x), onp.swapaxes(x, -1, -2))
+    t = Tensor(x, requires_grad=True)
+    out = np.linalg._dot(t, np.linalg.T(t))
+    onp.testing.assert_allclose(out.data, x @ onp.swapaxes(x, -1, -2), rtol=1e-14)

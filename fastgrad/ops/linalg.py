@@ -92,6 +92,21 @@ def _gaps(w):
     return (1 - eye) / (_row(w) - _col(w) + eye)
 
 
+def T(x):
+    """The last two axes swapped: ``autograd.numpy.linalg.T``."""
+    return _T(x)
+
+
+def _dot(a, b):
+    """The (stacked) matrix product as an einsum: ``autograd.numpy.linalg._dot``."""
+    return np.einsum("...ij,...jk->...ik", a, b)
+
+
+#: names ``autograd.numpy.linalg`` has besides numpy's, which code written for autograd
+#: calls; ``fastgrad.numpy.linalg`` has them too
+AUTOGRAD_HELPERS = {"T": T, "_dot": _dot}
+
+
 # ---- inv det slogdet solve pinv -------------------------------------------------------
 
 _inv = define(
