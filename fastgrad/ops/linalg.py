@@ -640,7 +640,7 @@ def _norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
 
 def _norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
     d, axes, expand = _norm_direction(ans, x, ord, axis, keepdims)
-    return np.sum(t * d, axis=axes, keepdims=keepdims)
+    return _real(np.sum(t * d, axis=axes, keepdims=keepdims))    # a real result
 
 
 def _norm_fwd(x, ord=None, axis=None, keepdims=False):
