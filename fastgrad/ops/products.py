@@ -18,7 +18,7 @@ import string
 import numpy as np
 
 from .._tensor import define, expose
-from .._tensor import dot as _dot_2d
+from .._tensor import dot as _dot
 
 __all__ = []
 
@@ -225,18 +225,10 @@ def _dot_spec(a, b):
     return _contraction(na, nb, [na - 1], [max(nb - 2, 0)])
 
 
-def dot(a, b, out=None):
-    """``numpy.dot`` on Tensors: 1-D and 2-D operands (and numbers) on the compiled matrix
-    product (``fastgrad._tensor.dot``); an operand of more than 2 dimensions (numpy's
-    "sum over a's last axis and b's second-to-last") on the ``dot`` row."""
-    if out is not None:
-        raise TypeError("dot: argument 'out' is not supported on Tensors")
-    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
-        return _dot_2d(a, b)
-    return _dot_nd(a, b)
-
-
-_dot_nd = _multilinear("dot", np.dot, _dot_spec, 2, functions=("dot",), front=dot)
+# 1-D and 2-D operands (and numbers) take the compiled matrix product:
+# fastgrad._tensor.dot is numpy.dot's front, and hands operands of more dimensions to
+# this row
+_dot_nd = _multilinear("dot", np.dot, _dot_spec, 2, functions=("dot",), front=_dot)
 
 
 def _inner_spec(a, b):
@@ -318,7 +310,7 @@ def vdot(a, b):
     conjugated."""
     if np.iscomplexobj(a):
         a = np.conj(a)
-    return _dot_2d(np.reshape(a, -1), np.reshape(b, -1))
+    return _dot(np.reshape(a, -1), np.reshape(b, -1))
 
 
 expose(vdot, functions=("vdot",))
