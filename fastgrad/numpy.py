@@ -69,6 +69,8 @@ for _prefix, _space in _SPACES.items():
             DIFFERENTIABLE.append(_prefix + _name)
 DIFFERENTIABLE.sort()
 del _prefix, _space, _name, _obj, _targets
+# autograd.numpy.linalg's helpers that code written for autograd calls (T, _dot)
+vars(linalg).update(ops.linalg.AUTOGRAD_HELPERS)
 
 
 def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's

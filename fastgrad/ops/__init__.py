@@ -17,6 +17,11 @@ The families, one module each:
 * ``reductions``: ``prod`` (exact with zeros), ``cumsum``, ``var``/``std`` (``ddof``),
   ``trace``, and the Tensor methods ``astype`` (float dtypes), ``dot``, ``ravel``,
   ``flatten``.
+* ``products``: ``einsum`` (any subscripts), ``tensordot``, ``dot`` of n-d operands,
+  ``inner``, ``outer``, ``kron``, ``cross``, ``vdot``, ``linalg.multi_dot``: every one
+  but ``cross`` an einsum, its rules one einsum adjoint.
+* ``linalg``: ``numpy.linalg``'s ``norm inv det slogdet solve pinv svd eigh eigvalsh
+  cholesky eig matrix_power`` (batched, as numpy's); several outputs are one row each.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -26,3 +31,5 @@ that every front end the row names reaches it.
 """
 from . import elementwise  # noqa: F401  (registers the rows)
 from . import reductions  # noqa: F401
+from . import products  # noqa: F401
+from . import linalg  # noqa: F401

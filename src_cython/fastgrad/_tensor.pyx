@@ -2096,11 +2096,12 @@ def linear(x, weight, bias=None):
     return _apply(LINEAR, (x, weight) if bias is None else (x, weight, bias), None)
 
 def dot(a, b):
-    """``numpy.dot`` for 1-D and 2-D operands (the matrix product)."""
+    """``numpy.dot``: 1-D and 2-D operands (and numbers) on the compiled matrix product;
+    an operand of more than 2 dimensions on the ``dot`` row written in Python
+    (``fastgrad/ops/products.py``: the sum over a's last axis and b's second-to-last)."""
     cdef int na = len(_shape_of(a)), nb = len(_shape_of(b))
     if na > 2 or nb > 2:
-        raise ValueError("dot: operands of more than 2 dimensions are not supported; "
-                         "use matmul")
+        return _apply(<Primitive>REGISTRY["dot"], (a, b), None)
     if na == 0 or nb == 0:
         return _apply(MULTIPLY, (a, b), None)
     return _apply(MATMUL, (a, b), None)
