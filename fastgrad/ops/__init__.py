@@ -22,3 +22,5 @@ differences to second order in both modes, against PyTorch where torch has it, a
 that every front end the row names reaches it.
 """
 from . import elementwise  # noqa: F401  (registers the rows)
+from . import complex  # noqa: F401,E402
+from . import fft  # noqa: F401,E402
