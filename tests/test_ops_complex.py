@@ -8,7 +8,8 @@ import numpy as onp
 import pytest
 
 import fastgrad.numpy as np
-from fastgrad import Tensor, grad, holomorphic_grad, make_jvp, make_vjp
+from fastgrad import Tensor, grad, holomorphic_grad
+from fastgrad.core import make_jvp, make_vjp
 from opcheck import ANY, COMPLEX, Case, parametrize_cases
 
 
