@@ -1,5 +1,5 @@
-"""Complex-number rows: ``real``, ``imag``, ``conj``, ``angle``, and the tests without a
-derivative (``iscomplex``, ``isreal``).
+"""Complex-number rows: ``real``, ``real_if_close``, ``imag``, ``conj``, ``angle``, and the
+tests without a derivative (``iscomplex``, ``isreal``).
 
 Autograd's convention (``fastgrad._tensor``, "Complex numbers"): the VJP of a primitive
 whose Jacobian is ``J`` maps a cotangent ``g`` to the one that makes
@@ -11,6 +11,7 @@ holomorphic, it reads (``x`` the operand, ``g`` the cotangent, ``t`` the tangent
 function   VJP                          JVP
 =========  ===========================  ======================================
 real       ``g`` (as complex)           ``real(t)``
+real_if_c  ``g`` (as complex)           ``real(t)`` if the result is real, else ``t``
 imag       ``-1j * g``                  ``imag(t)``
 conj       ``conj(g)``                  ``conj(t)``
 angle      ``g * conj(1j x) / |x|**2``  ``imag(t * conj(x)) / |x|**2``
@@ -41,6 +42,14 @@ define("real", np.real,
        [lambda g, ans, x: _to(x, g)], [lambda t, ans, x: np.real(t)],
        functions=("real",), attributes=("real",))
 
+# the real part when every imaginary part is within tol machine epsilons of 0, else x:
+# real's rules where the result is real, the identity's where it is not
+# (numpy's signature: tol, given by position or keyword, reaches the rules either way)
+define("real_if_close", lambda x, tol=100: np.real_if_close(x, tol=tol),
+       [lambda g, ans, x, tol=100: _to(x, g)],
+       [lambda t, ans, x, tol=100: t if _complex(ans) else np.real(t)],
+       functions=("real_if_close",))
+
 define("imag", np.imag,
        [lambda g, ans, x: -1j * g], [lambda t, ans, x: np.imag(t)],
        functions=("imag",), attributes=("imag",))
@@ -65,9 +74,8 @@ def _angle_jvp(t, ans, x, deg=False):
     return d * (180 / np.pi) if deg else d
 
 
-_angle = define("angle", lambda x, deg=False: np.angle(x, deg=deg), [_angle_vjp],
-                [_angle_jvp], front=lambda z, deg=False: _angle(z, deg=bool(deg)),
-                functions=("angle",))
+define("angle", lambda x, deg=False: np.angle(x, deg=deg), [_angle_vjp], [_angle_jvp],
+       functions=("angle",))
 
 # ---- not differentiable: the values in, a constant out ---------------------------------
 # (iscomplexobj and isrealobj are in elementwise.py)
