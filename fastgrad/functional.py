@@ -12,7 +12,9 @@ arguments, as autograd's do (``grad(f, argnum=1)(x, y)``). ``argnum`` is an int 
 derivative has that argument's structure) or a tuple of ints (a tuple of derivatives,
 one per argument named). The differentiated argument is a float, an ndarray or nested
 lists/tuples/dicts of them: floating arrays keep their dtype; ints, bools and Python
-numbers are promoted to float64 (a Python number's derivative is a float); complex and
+numbers are promoted to float64 (a Python number's derivative is a float); complex
+arrays and numbers keep their dtype (autograd's convention: ``grad`` of a real-valued
+function of ``z = x + iy`` is ``df/dx - i df/dy``; ``holomorphic_grad`` gives ``f'(z)``);
 object data raise ``TypeError`` naming where in the structure they are.
 
 The output may be an array, a number, or (for ``make_vjp``/``make_jvp``, and so for

@@ -14,6 +14,10 @@ The families, one module each:
 * ``elementwise``: ufuncs (``sinh``, ``arctan2``, ``logaddexp``, ...), and the
   functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
   values and return constants.
+* ``complex``: ``real``, ``imag``, ``conj``, ``angle``, ``real_if_close`` with autograd's
+  complex conventions (the table in its docstring), and ``iscomplex``/``isreal``.
+* ``fft``: ``numpy.fft``'s transforms (``fft`` ... ``irfftn``, with ``n``/``s``, axes and
+  ``norm``) and ``fftshift``/``ifftshift``; each VJP is the transform's transpose.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``

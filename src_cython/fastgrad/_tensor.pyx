@@ -788,6 +788,8 @@ cdef Primitive MINIMUM = _row("minimum", "minimum", 2, 3, _f_ufunc2, np.minimum,
 # ---- elementwise functions of one operand ----------------------------------------------
 
 cdef object _sigmoid_array(object x):
+    if x.dtype.kind == "c":         # complex: the holomorphic 1 / (1 + exp(-x))
+        return 1.0 / (1.0 + np.exp(-x))
     # exp of a non-positive number never overflows
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
