@@ -22,11 +22,14 @@ Type rule
 ---------
 ``x`` is a float, an int, a numpy scalar, an ndarray, a Tensor of an enclosing
 differentiation, or nested lists/tuples/dicts (namedtuples included) of those.
-Floating arrays keep their dtype; ints, bools and Python numbers are promoted to
-float64; complex and object data raise ``TypeError`` naming where in the structure
-they are. Cotangents come back in ``x``'s structure: floats for Python numbers, arrays
-of the input's float dtype otherwise (Tensors when an enclosing differentiation is
-recording them).
+Floating and complex arrays keep their dtype; ints, bools and Python reals are
+promoted to float64 (Python complex numbers to complex128); object data raise
+``TypeError`` naming where in the structure they are. Cotangents come back in ``x``'s
+structure: floats (complex for a complex number) for Python numbers, arrays of the
+input's dtype otherwise (Tensors when an enclosing differentiation is recording them).
+Complex values follow autograd's convention (``fastgrad._tensor``, "Complex numbers"):
+a real input's cotangent is real, and ``vjp(g)`` takes a complex ``g`` for a complex
+output.
 
 A function whose output does not depend on ``x`` (it went through ``float()`` or
 ``.item()``, or is a constant) gets ``UserWarning("Output seems independent of
@@ -75,10 +78,7 @@ def _float_value(x):
     kind = arr.dtype.kind
     if kind in "iub":
         arr = arr.astype(np.float64)
-    elif kind == "c":
-        raise _Unsupported(f"complex data ({arr.dtype}) is not supported: fastgrad "
-                           "differentiates real-valued functions only")
-    elif kind != "f":
+    elif kind != "f" and kind != "c":
         raise _Unsupported(f"data of dtype {arr.dtype}; give numbers or a numeric array")
     return arr, isinstance(x, numbers.Number)
 
@@ -197,8 +197,10 @@ def _result(c, was_number, value):
         c = c.data
     c = np.asarray(c)
     if c.dtype != dtype:
-        c = c.astype(dtype)
-    return float(c) if was_number else c
+        c = (c.real if c.dtype.kind == "c" and dtype.kind != "c" else c).astype(dtype)
+    if was_number:
+        return complex(c) if dtype.kind == "c" else float(c)
+    return c
 
 
 class _BadOutput(TypeError):
@@ -212,7 +214,7 @@ class _BadOutput(TypeError):
 def _plain(out, level, who):
     """fun's output with this level's box removed: (value, True when it depends on x)."""
     if isinstance(out, (list, tuple, dict)) or not isinstance(
-            out, (Tensor, np.ndarray, np.generic, numbers.Real)):
+            out, (Tensor, np.ndarray, np.generic, numbers.Number)):
         raise _BadOutput(f"{who}: the function must return an array, a number or a "
                         f"Tensor, it returned a {type(out).__name__}", out)
     value, dependent = _tensor.unbox(out, level)
@@ -254,7 +256,7 @@ def _make_vjp(fun, x, who="make_vjp"):
     else:
         shape = np.shape(_tensor.value_of(value))
         dtype = np.asarray(_tensor.value_of(value)).dtype
-    if dtype.kind != "f":
+    if dtype.kind != "f" and dtype.kind != "c":
         dtype = np.dtype(np.float64)
 
     def vjp(g):
@@ -266,9 +268,9 @@ def _make_vjp(fun, x, who="make_vjp"):
             gshape = g.shape
         else:
             seed = np.asarray(g.data if isinstance(g, Tensor) else g)
-            if seed.dtype.kind not in "fiub":
-                raise TypeError(f"{who}: vjp(g): g must be real numbers, got dtype "
-                                f"{seed.dtype}")
+            if seed.dtype.kind not in ("fiubc" if dtype.kind == "c" else "fiub"):
+                raise TypeError(f"{who}: vjp(g): g must be real numbers (the output is "
+                                f"real), got dtype {seed.dtype}")
             seed = seed.astype(dtype, copy=False)
             gshape = seed.shape
         if gshape != shape:
@@ -334,7 +336,7 @@ def _make_jvp(fun, x, who="make_jvp"):
             warnings.warn(_INDEPENDENT, UserWarning, stacklevel=2)
             v0 = _tensor.value_of(value)
             dtype = np.asarray(v0).dtype
-            tangent = np.zeros(np.shape(v0), dtype if dtype.kind == "f" else np.float64)
+            tangent = np.zeros(np.shape(v0), dtype if dtype.kind in "fc" else np.float64)
         return _scalar_or_array(value), _scalar_or_array(tangent)
     return jvp
 

@@ -101,7 +101,11 @@ def check_torch(case):
     (tout * torch.tensor(w)).sum().backward()
     onp.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-14)
     for t, ref in zip(ts, tt):
-        onp.testing.assert_allclose(t.grad, ref.grad.numpy(), rtol=1e-10, atol=1e-12)
+        # a complex input: PyTorch's gradient is the conjugate of autograd's
+        # (dL/dx + i dL/dy against autograd's dL/dx - i dL/dy)
+        expected = ref.grad.numpy()
+        onp.testing.assert_allclose(t.grad, onp.conj(expected) if onp.iscomplexobj(t.grad)
+                                    else expected, rtol=1e-10, atol=1e-12)
 
 
 def check_float32(case):
@@ -113,8 +117,19 @@ def check_float32(case):
     assert all(t.grad.dtype == onp.float32 for t in ts)
 
 
+def check_complex64(case):
+    """complex64 in: the result complex64 (float32 where it is real), and the gradients
+    complex64 (the COMPLEX domain's counterpart of check_float32)."""
+    xs = [x.astype(onp.complex64) for x in inputs(case)]
+    ts = [Tensor(x, requires_grad=True) for x in xs]
+    out = case.fn(*ts)
+    assert out.dtype in (onp.complex64, onp.float32), out.dtype
+    (onp.real(out) if out.dtype == onp.complex64 else out).sum().backward()
+    assert all(t.grad.dtype == onp.complex64 for t in ts), [t.grad.dtype for t in ts]
+
+
 CHECKS = {"value": check_value, "derivatives": check_derivatives, "torch": check_torch,
-          "float32": check_float32}
+          "float32": check_float32, "complex64": check_complex64}
 
 
 def parametrize_cases(cases, checks=("value", "derivatives", "torch", "float32")):
@@ -125,5 +140,7 @@ def parametrize_cases(cases, checks=("value", "derivatives", "torch", "float32")
         case = cases[name]
         if check == "float32" and case.domain == COMPLEX:
             pytest.skip("complex input")
+        if check == "complex64" and case.domain != COMPLEX:
+            pytest.skip("real input (check_float32)")
         CHECKS[check](case)
     return test_case

@@ -194,14 +194,14 @@ def test_lists_of_arrays_take_the_fast_path_with_the_same_results():
             assert type(g[3]) is float and g[3] == 0.0
         elif len(xs) == 4:
             assert g[3].dtype == onp.float64 and not g[3].any()
-    with pytest.raises(TypeError, match=r"the argument\[1\]: complex"):
-        make_vjp(lambda xs: xs[0], [a, onp.array([1j])])
+    with pytest.raises(TypeError, match=r"the argument\[1\]: data of dtype object"):
+        make_vjp(lambda xs: xs[0], [a, onp.array([object()])])
     assert make_vjp(lambda xs: 2.0 * np.sum(xs[0]), [a])[0](onp.float64(1.0))[0][1] == 2.0
 
 
 def test_bad_inputs_name_where_they_are():
-    with pytest.raises(TypeError, match=r"make_vjp: .*the argument\[1\]\['z'\]: complex"):
-        make_vjp(lambda x: x, [1.0, {"z": 1j}])
+    with pytest.raises(TypeError, match=r"make_vjp: .*the argument\[1\]\['z'\]: a NoneType"):
+        make_vjp(lambda x: x, [1.0, {"z": None}])
     with pytest.raises(TypeError, match=r"the argument\[0\]: a str"):
         make_vjp(lambda x: x, ["s"])
     vjp, _ = make_vjp(lambda x: x * 2.0, onp.ones(3))

@@ -161,7 +161,7 @@ def test_outputs_that_cannot_be_differentiated_are_refused(fun, match):
 @pytest.mark.parametrize("bad,match", [
     ("abc", r"the argument: a str"),
     ([onp.ones(2), None], r"the argument\[1\]: a NoneType"),
-    ({"k": onp.array([1j])}, r"the argument\['k'\]: .*complex"),
+    ({"k": onp.array(["s"])}, r"the argument\['k'\]: .*dtype <U1"),
     (onp.array([object()]), r"dtype object"),
 ])
 def test_bad_arguments_are_refused(bad, match):

@@ -22,6 +22,10 @@ The families, one module each:
   but ``cross`` an einsum, its rules one einsum adjoint.
 * ``linalg``: ``numpy.linalg``'s ``norm inv det slogdet solve pinv svd eigh eigvalsh
   cholesky eig matrix_power`` (batched, as numpy's); several outputs are one row each.
+* ``complex``: ``real``, ``imag``, ``conj``, ``angle``, ``real_if_close`` with autograd's
+  complex conventions (the table in its docstring), and ``iscomplex``/``isreal``.
+* ``fft``: ``numpy.fft``'s transforms (``fft`` ... ``irfftn``, with ``n``/``s``, axes and
+  ``norm``) and ``fftshift``/``ifftshift``; each VJP is the transform's transpose.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -33,3 +37,5 @@ from . import elementwise  # noqa: F401  (registers the rows)
 from . import reductions  # noqa: F401
 from . import products  # noqa: F401
 from . import linalg  # noqa: F401
+from . import complex  # noqa: F401,E402
+from . import fft  # noqa: F401,E402

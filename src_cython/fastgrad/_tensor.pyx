@@ -72,7 +72,19 @@ tanh's derivative is ``1 - tanh(x)**2`` (never ``1 / cosh(x)**2``, which overflo
 |x| > 710); sigmoid is computed without overflow for either sign; log_softmax and
 cross-entropy subtract the row maximum first. float32 stays float32: every rule uses
 the operands' own dtype and Python scalars, which numpy treats as weak. Integer and
-boolean operands are promoted to float64 (a Tensor always holds floating data).
+boolean operands are promoted to float64 (a Tensor always holds floating or complex data).
+
+Complex numbers
+---------------
+complex64/complex128 Tensors follow autograd's conventions. A rule is written for a
+holomorphic function without conjugation (the VJP of ``sin`` is ``g * cos(x)`` for
+complex ``x`` too), so the VJP of a primitive with complex Jacobian ``J`` maps ``g`` to
+``J^T g``; where a real operand receives a complex cotangent (``x * 1j``), it keeps the
+real part, and a real tangent of a complex result is made complex (``_in_space``, in
+``_accumulate`` and ``_push_tangent``). ``grad`` of a real-valued function of ``z`` is
+then ``df/dx - i df/dy`` (for ``|z|**2``, ``2 * conj(z)``) and ``holomorphic_grad`` gives
+``f'(z)``. The non-holomorphic rows say so in their rules: ``abs`` (``g * conj(x)/|x|``),
+``real``, ``imag``, ``conj``, ``angle`` (``fastgrad/ops/complex.py``).
 """
 
 cimport cython
@@ -163,16 +175,14 @@ cdef int _next_level = 0
 
 
 cdef object _float_array(object data, str where):
-    """``data`` as a floating ndarray: floats kept, ints and bools to float64, others refused."""
+    """``data`` as a floating or complex ndarray: floats and complex numbers kept, ints and
+    bools to float64, others refused."""
     cdef object arr = data if type(data) is ndarray else _asarray(data)
     cdef str kind = arr.dtype.kind
-    if kind == "f":
+    if kind == "f" or kind == "c":
         return arr
     if kind in "iub":
         return arr.astype(np.float64)
-    if kind == "c":
-        raise TypeError(f"{where}: complex data ({arr.dtype}) is not supported: fastgrad "
-                        "differentiates real-valued functions only")
     raise TypeError(f"{where}: cannot make a Tensor from {type(data).__name__} data of "
                     f"dtype {arr.dtype}; give numbers or a numeric array")
 
@@ -198,12 +208,13 @@ cdef inline str _shape(object x):
 
 
 cdef inline object _operand(object x, str where):
-    """The value behind a non-Tensor operand of a built-in primitive."""
+    """The value behind a non-Tensor operand of a built-in primitive (a Python number,
+    complex ones included, stays a number: numpy treats it as weak)."""
     if type(x) is float or type(x) is int or type(x) is ndarray and x.dtype.kind in "fiub":
         return x
-    if isinstance(x, (int, float)):
+    if isinstance(x, (int, float, complex)):
         return x
-    if isinstance(x, ndarray) and x.dtype.kind in "fiub":
+    if isinstance(x, ndarray) and x.dtype.kind in "fiubc":
         return x
     return _float_array(x, where)
 
@@ -462,6 +473,23 @@ cdef Tensor _record(Primitive p, object out, tuple args, tuple vals, object para
     return t
 
 
+cdef object _in_space(object g, object dtype):
+    """A cotangent or tangent ``g`` in the vector space of an array of ``dtype`` (autograd's
+    vspace convention): a complex one for a real array is its real part, a real one for a
+    complex array is made complex; an ndarray is also cast to ``dtype``."""
+    cdef bint complex_g, complex_x = dtype.kind == "c"
+    if type(g) is Tensor:
+        complex_g = _const(g).dtype.kind == "c"
+        if complex_g and not complex_x:
+            return np.real(g)
+        if complex_x and not complex_g:
+            return g * (1 + 0j)
+        return g
+    if g.dtype.kind == "c" and not complex_x:
+        g = g.real
+    return g.astype(dtype)
+
+
 cdef Tensor _push_tangent(Primitive p, object out, tuple args, tuple vals, object params,
                           int level):
     """A forward-mode box of ``out`` at ``level``: the tangent from the operands' tangents."""
@@ -475,11 +503,13 @@ cdef Tensor _push_tangent(Primitive p, object out, tuple args, tuple vals, objec
             tangent = c if tangent is None else tangent + c
     cdef tuple shape = _shape_of(out)
     tangent = _broadcast_to_shape(tangent, shape)
+    dtype = _const(out).dtype if type(out) is Tensor else _asarray(out).dtype
     if type(tangent) is not Tensor:
         tangent = _asarray(tangent)
-        dtype = _const(out).dtype if type(out) is Tensor else _asarray(out).dtype
         if tangent.dtype != dtype:
-            tangent = tangent.astype(dtype)
+            tangent = _in_space(tangent, dtype)
+    else:
+        tangent = _in_space(tangent, dtype)
     cdef Tensor t = Tensor.__new__(Tensor)
     t._data = out if type(out) is ndarray or type(out) is Tensor else _asarray(out)
     t._tangent = tangent
@@ -775,6 +805,8 @@ cdef Primitive MINIMUM = _row("minimum", "minimum", 2, 3, _f_ufunc2, np.minimum,
 # ---- elementwise functions of one operand ----------------------------------------------
 
 cdef object _sigmoid_array(object x):
+    if x.dtype.kind == "c":         # complex: the holomorphic 1 / (1 + exp(-x))
+        return 1.0 / (1.0 + np.exp(-x))
     # exp of a non-positive number never overflows
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
@@ -818,7 +850,20 @@ cdef object _v_sqrt(object g, object ans, tuple a, object p, int k):
     return g * (0.5 / ans)
 
 cdef object _v_abs(object g, object ans, tuple a, object p, int k):
-    return g * np.sign(_const(a[0]))            # abs'(0) = 0, as PyTorch
+    x = a[0]
+    v = _const(x)
+    if type(v) is ndarray and v.dtype.kind == "c":
+        # complex x: g * conj(x) / |x|, and 0 at x == 0 (autograd's grad_abs)
+        return g * np.conj(x) / _where(_const(ans) == 0, 1.0, ans)
+    return g * np.sign(v)                       # abs'(0) = 0, as PyTorch
+
+cdef object _j_abs(object t, object ans, tuple a, object p, int k):
+    x = a[0]
+    v = _const(x)
+    if type(v) is ndarray and v.dtype.kind == "c":
+        # complex x: Re(t * conj(x)) / |x|, and 0 at x == 0
+        return np.real(t * np.conj(x)) / _where(_const(ans) == 0, 1.0, ans)
+    return t * np.sign(v)
 
 cdef object _v_sin(object g, object ans, tuple a, object p, int k):
     return g * np.cos(a[0])
@@ -848,7 +893,7 @@ cdef Primitive SQRT = _row("sqrt", "sqrt", 1, 0, _f_ufunc1, np.sqrt,
                            _v_sqrt, NULL, NULL, _v_sqrt, NULL, NULL,
                            _F(("sqrt",), ("sqrt",), ("sqrt",)))
 cdef Primitive ABSOLUTE = _row("absolute", "abs", 1, 1, _f_ufunc1, np.absolute,
-                               _v_abs, NULL, NULL, _v_abs, NULL, NULL,
+                               _v_abs, NULL, NULL, _j_abs, NULL, NULL,
                                _F(("abs", "__abs__"), ("absolute",), ("absolute", "abs")))
 cdef Primitive SIN = _row("sin", "sin", 1, 1, _f_ufunc1, np.sin,
                           _v_sin, NULL, NULL, _v_sin, NULL, NULL,
@@ -1338,12 +1383,14 @@ cdef list _gather(Tensor root, unsigned long ep):
 cdef void _accumulate(Tensor p, object g, bint shared) except *:
     # shared: g is (or views) an array someone else holds: the consumer's adjoint,
     # passed through by add, reshape, ...
+    # a real operand takes the real part of a complex cotangent (autograd's vspaces)
     if type(g) is Tensor:           # a recorded cotangent (create_graph, nested levels)
+        g = _in_space(g, _const(p._data).dtype)
         p._grad = g if p._grad is None else p._grad + g
         return
     dtype = _const(p._data).dtype
     if g.dtype is not dtype and g.dtype != dtype:
-        g = g.astype(dtype)
+        g = _in_space(g, dtype)
         shared = False
     if p._prim is None and p._grad is None:
         # a leaf's .grad is the user's: never an array shared with anything else
@@ -1541,13 +1588,13 @@ cdef class Tensor:
     Parameters
     ----------
     data : array_like
-        Numbers. float16/32/64 data keeps its dtype; integers and bools become float64
-        (a Tensor always holds floating-point data); complex and object data raise
-        ``TypeError``.
+        Numbers. float16/32/64 and complex64/128 data keeps its dtype; integers and
+        bools become float64 (a Tensor always holds floating-point or complex data);
+        object and string data raise ``TypeError``.
     requires_grad : bool, default False
         Record operations on this Tensor so ``backward()`` can reach it.
     dtype : numpy dtype, optional
-        Convert the data to this floating dtype.
+        Convert the data to this floating or complex dtype.
 
     Notes
     -----
@@ -1575,8 +1622,9 @@ cdef class Tensor:
         arr = _float_array(data, "Tensor()")
         if dtype is not None:
             dt = np.dtype(dtype)
-            if dt.kind != "f":
-                raise TypeError(f"Tensor(): dtype must be a floating type, got {dt}")
+            if dt.kind != "f" and dt.kind != "c":
+                raise TypeError(f"Tensor(): dtype must be a floating type (or complex), "
+                                f"got {dt}")
             arr = arr.astype(dt, copy=False)
         self._data = arr
         self._requires_grad = bool(requires_grad)
