@@ -78,3 +78,6 @@ def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
     if isinstance(obj, (list, tuple)) and _has_tensor(obj):
         return _tensor.array_of(obj)
     return _np.array(obj, *args, **kwargs)
+
+
+from .ops.shapes import make_diagonal  # noqa: E402,F401  (autograd.numpy has it)

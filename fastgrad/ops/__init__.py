@@ -14,6 +14,11 @@ The families, one module each:
 * ``elementwise``: ufuncs (``sinh``, ``arctan2``, ``logaddexp``, ...), and the
   functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
   values and return constants.
+* ``shapes``: functions that move elements (``flip roll tile repeat diag take sort
+  split pad ...``: numpy's own function on the elements' positions, one getitem), change
+  the shape (``ravel atleast_*d``) or permute axes (``moveaxis rollaxis``), join
+  (``vstack hstack column_stack dstack append``), ``tril triu select diff linspace``,
+  autograd's ``make_diagonal``; composites of compiled rows, no rows of their own.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -22,3 +27,4 @@ differences to second order in both modes, against PyTorch where torch has it, a
 that every front end the row names reaches it.
 """
 from . import elementwise  # noqa: F401  (registers the rows)
+from . import shapes  # noqa: F401
