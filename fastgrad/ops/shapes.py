@@ -434,7 +434,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
             return np.linspace(sv, tv, num, endpoint, retstep, dtype, axis, **kwargs)
         raise NotImplementedError(f"linspace: dtype {np.dtype(dtype)} differs from the "
                                   f"inputs' {dt} on Tensors; cast the inputs instead")
-    start, stop = _array(start), _array(stop)
+    # numbers and arrays in the result's dtype (numpy's arithmetic runs in it)
+    start, stop = [_array(v) if isinstance(_array(v), Tensor) else np.asarray(v, dtype=dt)
+                   for v in (start, stop)]
     div = (num - 1) if endpoint else num
     delta = stop - start
     y = np.arange(0, num, dtype=dt).reshape((-1,) + (1,) * np.ndim(delta))
@@ -461,6 +463,8 @@ _expose(linspace, functions=("linspace",))
 
 # ---- constants ----------------------------------------------------------------------------
 
-for _name in ("full_like", "zeros_like", "ones_like", "empty_like"):
+#: the functions whose results are constants (no gradient flows through them)
+CONSTANTS = ("full_like", "zeros_like", "ones_like", "empty_like")
+for _name in CONSTANTS:
     _expose(constant_function(getattr(np, _name)), functions=(_name,))
 del _name
