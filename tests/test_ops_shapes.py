@@ -178,6 +178,12 @@ CASES = {
     "diff": Case(lambda x: np.diff(x, axis=0), [(4, 3)], torch=_t(lambda t, x: t.diff(x, dim=0))),
     "diff_n2": Case(lambda x: np.diff(x, 2), [(2, 5)], torch=_t(lambda t, x: t.diff(x, 2))),
     "diff_ends": Case(lambda x, y: np.diff(x, prepend=y, append=y * 0.5), [(2, 3), (2, 1)]),
+    "gradient": Case(lambda x: np.gradient(x), [(5,)]),
+    "gradient_axes": Case(lambda x: (lambda a, b: a * b)(*np.gradient(x, 0.5, axis=(0, -1))),
+                          [(3, 2, 4)]),
+    "gradient_edge2": Case(lambda x: np.gradient(x, axis=1, edge_order=2), [(2, 4)]),
+    "gradient_coords": Case(lambda x: np.gradient(x, onp.array([0.0, 1.0, 3.0, 3.5], x.dtype), edge_order=2),
+                            [(4,)]),
     "linspace": Case(lambda a, b: np.linspace(a, b, 5), [(), ()]),
     "linspace_arrays": Case(lambda a, b: np.linspace(a, b, 4, axis=-1), [(2,), (3, 2)]),
     "linspace_open": Case(lambda a, b: np.linspace(a, b, 3, endpoint=False), [(), (2,)]),
@@ -325,6 +331,10 @@ def _t23():
     (lambda t: np.take(t, 9), IndexError, "out of bounds"),
     (lambda t: np.vstack([t, onp.ones(2)]), ValueError, "cannot join shapes"),
     (lambda t: np.vstack([t, t], dtype=onp.float32), TypeError, "dtype and casting"),
+    (lambda t: np.gradient(t, edge_order=3), ValueError, "greater than 2"),
+    (lambda t: np.gradient(t[:, :1]), ValueError, "too small"),
+    (lambda t: np.gradient(t, [1.0, 2.0], axis=1), ValueError, "must match"),
+    (lambda t: np.gradient(t, [1.0, 2.0]), TypeError, "invalid number of arguments"),
     (lambda t: np.tril(t[0, 0]), TypeError, r"tri\(\)"),
 ])
 def test_bad_inputs_raise_numpys_errors(call, error, match):

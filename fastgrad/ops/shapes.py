@@ -18,7 +18,7 @@ memory (``np.broadcast_to``) and record one ``reshape`` or ``transpose``.
 import operator
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .._tensor import Tensor, array_of, constant_function, expose
 
@@ -418,6 +418,94 @@ def diff(a, n=1, axis=-1, prepend=_NOTHING, append=_NOTHING):
 
 
 _expose(diff, functions=("diff",))
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """``numpy.gradient`` on Tensors (spacings are constants), computed as numpy computes
+    it: central differences inside, one-sided ones at the edges, joined along each
+    axis. A tuple for several axes, as numpy."""
+    f = _array(f)
+    N = np.ndim(f)
+    shape = np.shape(f)
+    axes = tuple(range(N)) if axis is None else normalize_axis_tuple(axis, N)
+    varargs = [_value(v) for v in varargs]
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    # numpy's spacing checks, and its spacings (a number per axis, or the differences
+    # of the coordinates), from numpy itself on a probe of f's shape per axis
+    dx = []
+    for i, ax in enumerate(axes):
+        if len(varargs) == 0:
+            dx.append(1.0)
+            continue
+        if len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+            dx.append(varargs[0])
+            continue
+        if len(varargs) != len(axes):
+            raise TypeError("invalid number of arguments")
+        d = np.asanyarray(varargs[i])
+        if d.ndim == 0:
+            dx.append(varargs[i])
+            continue
+        if d.ndim != 1:
+            raise ValueError("distances must be either scalars or 1d")
+        if len(d) != shape[ax]:
+            raise ValueError("when 1d, distances must match "
+                             "the length of the corresponding dimension")
+        if np.issubdtype(d.dtype, np.integer):
+            d = d.astype(np.float64)
+        diffx = np.diff(d)
+        dx.append(diffx[0] if (diffx == diffx[0]).all() else diffx)
+    out = []
+    for ax, ax_dx in zip(axes, dx):
+        if shape[ax] < edge_order + 1:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, "
+                             "at least (edge_order + 1) elements are required.")
+
+        def at(sl, _ax=ax):
+            index = [slice(None)] * N
+            index[_ax] = sl
+            return f[tuple(index)]
+
+        def one(k):                     # element k along the axis, the axis kept
+            return at(slice(k, k + 1) if k != -1 else slice(-1, None))
+
+        if np.ndim(ax_dx) == 0:
+            inner = (at(slice(2, None)) - at(slice(None, -2))) / (2. * ax_dx)
+        else:
+            dx1, dx2 = ax_dx[0:-1], ax_dx[1:]
+            bshape = [1] * N
+            bshape[ax] = -1
+            a = (-(dx2) / (dx1 * (dx1 + dx2))).reshape(bshape)
+            b = ((dx2 - dx1) / (dx1 * dx2)).reshape(bshape)
+            c = (dx1 / (dx2 * (dx1 + dx2))).reshape(bshape)
+            inner = a * at(slice(None, -2)) + b * at(slice(1, -1)) + c * at(slice(2, None))
+        uniform = np.ndim(ax_dx) == 0
+        if edge_order == 1:
+            first = (one(1) - one(0)) / (ax_dx if uniform else ax_dx[0])
+            last = (one(-1) - one(-2)) / (ax_dx if uniform else ax_dx[-1])
+        else:
+            if uniform:
+                a, b, c = -1.5 / ax_dx, 2. / ax_dx, -0.5 / ax_dx
+            else:
+                dx1, dx2 = ax_dx[0], ax_dx[1]
+                a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2))
+                b = (dx1 + dx2) / (dx1 * dx2)
+                c = - dx1 / (dx2 * (dx1 + dx2))
+            first = a * one(0) + b * one(1) + c * one(2)
+            if uniform:
+                a, b, c = 0.5 / ax_dx, -2. / ax_dx, 1.5 / ax_dx
+            else:
+                dx1, dx2 = ax_dx[-2], ax_dx[-1]
+                a = (dx2) / (dx1 * (dx1 + dx2))
+                b = - (dx2 + dx1) / (dx1 * dx2)
+                c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2))
+            last = a * one(-3) + b * one(-2) + c * one(-1)
+        out.append(np.concatenate([first, inner, last], axis=ax))
+    return out[0] if len(axes) == 1 else tuple(out)
+
+
+_expose(gradient, functions=("gradient",))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
