@@ -178,10 +178,10 @@ def pad(array, pad_width, mode="constant", **kwargs):
     ``wrap``, with ``reflect_type="even"``); other modes raise ``NotImplementedError``."""
     array = _array(array)
     if mode == "constant":
-        values = kwargs.pop("constant_values", 0)
+        values = _array(kwargs.pop("constant_values", 0))
         if kwargs:
-            raise TypeError(f"pad: unexpected arguments {sorted(kwargs)} for mode "
-                            "'constant'")
+            raise ValueError(f"unsupported keyword arguments for mode 'constant': "
+                             f"{set(kwargs)}")
         # the markers -j <= 0 stand for constant j; np.pad broadcasts them as it would
         # broadcast the constants
         shape = np.shape(values)
@@ -512,6 +512,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
              **kwargs):
     """``numpy.linspace`` on Tensors: differentiable in ``start`` and ``stop``, computed
     as numpy computes it (the same numbers). An integer ``dtype`` gives a constant."""
+    if kwargs.get("device", None) not in (None, "cpu") or set(kwargs) - {"device"}:
+        raise TypeError(f"linspace: arguments {kwargs} are not supported on Tensors")
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
