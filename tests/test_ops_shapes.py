@@ -302,7 +302,8 @@ def test_r_c_bad_directives():
         np.r_["x", t]
 
 
-_OURS = {"dtype and casting", "not supported"}     # refusals of fastgrad's own
+_OURS = {"dtype and casting", "not supported", "out= is not supported",
+         "spacings that require grad"}     # refusals of fastgrad's own
 
 
 def _t23():
@@ -340,6 +341,10 @@ def _t23():
     (lambda t: np.gradient(t[:, :1]), ValueError, "too small"),
     (lambda t: np.gradient(t, [1.0, 2.0], axis=1), ValueError, "must match"),
     (lambda t: np.gradient(t, [1.0, 2.0]), TypeError, "invalid number of arguments"),
+    (lambda t: np.take(t, [0], out=onp.zeros(1)), TypeError, "out= is not supported"),
+    (lambda t: np.take(t, [0], 0, onp.zeros((1, 3))), TypeError, "out= is not supported"),
+    (lambda t: np.gradient(t, t[0, 0]), TypeError, "spacings that require grad"),
+    (lambda t: np.take(t, t), TypeError, "Cannot cast"),
     (lambda t: np.tril(t[0, 0]), TypeError, r"tri\(\)"),
 ])
 def test_bad_inputs_raise_numpys_errors(call, error, match):

@@ -90,7 +90,11 @@ def _moved(x, f, *args, fills=None, **kwargs):
     """``f(x, *args, **kwargs)`` for a function ``f`` that moves elements: ``f`` runs on
     the positions of ``x`` (a list or tuple of results: each taken)."""
     x = _array(x)
-    pos = f(_positions(x), *args, **kwargs)
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{getattr(f, '__name__', 'function')}: out= is not supported on "
+                        "Tensors (a Tensor's data follows from its operands)")
+    # the other arguments (indices, shifts, repeats, ...) are constants
+    pos = f(_positions(x), *_value(args), **{k: _value(v) for k, v in kwargs.items()})
     if isinstance(pos, (list, tuple)):
         return type(pos)(_take(x, p, fills) for p in pos)
     return _take(x, pos, fills)
@@ -111,9 +115,18 @@ def _mover(name, methods=()):
 for _name in ("flip", "flipud", "fliplr", "rot90", "roll", "tile", "resize",
               "split", "array_split", "hsplit", "vsplit", "dsplit"):
     _mover(_name)
-for _name in ("repeat", "diagonal", "take"):
+for _name in ("repeat", "diagonal"):
     _mover(_name, methods=(_name,))
 del _name
+
+
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``numpy.take`` on Tensors (the indices are constants): numpy's own function on the
+    positions of the elements, the elements taken (one getitem)."""
+    return _moved(a, np.take, indices, axis, out=out, mode=mode)
+
+
+_expose(take, functions=("take",), methods=("take",))
 
 
 def _zero_fill(name, methods=()):
@@ -428,6 +441,9 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     N = np.ndim(f)
     shape = np.shape(f)
     axes = tuple(range(N)) if axis is None else normalize_axis_tuple(axis, N)
+    if any(isinstance(v, Tensor) and v.requires_grad for v in varargs):
+        raise TypeError("gradient: spacings that require grad are not differentiated; "
+                        "pass them as arrays or numbers")
     varargs = [_value(v) for v in varargs]
     if edge_order > 2:
         raise ValueError("'edge_order' greater than 2 not supported")
