@@ -83,7 +83,10 @@ def _take(x, pos, fills=None):
         index = np.where(pos > 0, pos - 1, size - pos)
     else:
         index = pos - 1
-    return flat[index]
+    if index.ndim == 1:
+        return flat[index]
+    # a flat index and a reshape: numpy's add.at (the gradient) is fast on 1-d indices
+    return np.reshape(flat[index.reshape(-1)], index.shape)
 
 
 def _moved(x, f, *args, fills=None, **kwargs):
