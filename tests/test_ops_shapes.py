@@ -184,6 +184,8 @@ CASES = {
     "gradient_edge2": Case(lambda x: np.gradient(x, axis=1, edge_order=2), [(2, 4)]),
     "gradient_coords": Case(lambda x: np.gradient(x, onp.array([0.0, 1.0, 3.0, 3.5], x.dtype), edge_order=2),
                             [(4,)]),
+    "full": Case(lambda c: np.full((2, 3), c), [()]),
+    "full_rows": Case(lambda c: np.full([2, 3], c, dtype=c.dtype), [(3,)]),
     "linspace": Case(lambda a, b: np.linspace(a, b, 5), [(), ()]),
     "linspace_arrays": Case(lambda a, b: np.linspace(a, b, 4, axis=-1), [(2,), (3, 2)]),
     "linspace_open": Case(lambda a, b: np.linspace(a, b, 3, endpoint=False), [(), (2,)]),
@@ -264,6 +266,7 @@ def test_functions_without_a_derivative_return_constants():
         assert type(out) is onp.ndarray and out.shape == (2, 3)
     onp.testing.assert_array_equal(onp.full_like(t, 2.0), onp.full((2, 3), 2.0))
     assert type(np.linspace(t[0, 0], 5.0, 3, dtype=int)) is onp.ndarray
+    assert type(np.full(2, t[0, 0], dtype=int)) is onp.ndarray
 
 
 def test_numpy_array_of_tensors_requiring_grad_raises():
@@ -333,6 +336,8 @@ def _t23():
     (lambda t: np.linspace(t[0, 0], 1.0, -1), ValueError, "must be non-negative"),
     (lambda t: np.linspace(t[0, 0], 1.0, 3, dtype=onp.float32), NotImplementedError, "dtype"),
     (lambda t: np.linspace(t[0, 0], 1.0, 3, device="gpu"), TypeError, "not supported"),
+    (lambda t: np.full(3, t[0, 0], dtype=onp.float16), NotImplementedError, "dtype"),
+    (lambda t: np.full((2, 2), t[0]), ValueError, "broadcast"),
     (lambda t: np.make_diagonal(t, axis1=1, axis2=-2), ValueError, "cannot be the same"),
     (lambda t: np.take(t, 9), IndexError, "out of bounds"),
     (lambda t: np.vstack([t, onp.ones(2)]), ValueError, "cannot join shapes"),

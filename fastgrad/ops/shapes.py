@@ -570,6 +570,23 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 _expose(linspace, functions=("linspace",))
 
 
+def full(shape, fill_value, dtype=None, order="C", **kwargs):
+    """``numpy.full`` with a Tensor ``fill_value``: it broadcast to ``shape`` (the
+    gradient sums over the copies, as autograd's). An integer ``dtype`` gives a
+    constant."""
+    fill = _array(fill_value)
+    if dtype is not None and np.dtype(dtype) != _dtype(fill):
+        if np.dtype(dtype).kind in "biu":
+            return np.full(shape, _value(fill_value), dtype, order, **kwargs)
+        raise NotImplementedError(f"full: dtype {np.dtype(dtype)} differs from the fill "
+                                  f"value's {_dtype(fill)} on Tensors; cast it instead")
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (operator.index(shape),)
+    return np.broadcast_to(fill, shape)
+
+
+_expose(full, functions=("full",))
+
+
 # ---- constants ----------------------------------------------------------------------------
 
 #: the functions whose results are constants (no gradient flows through them)
