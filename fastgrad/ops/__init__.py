@@ -17,8 +17,9 @@ The families, one module each:
 * ``shapes``: functions that move elements (``flip roll tile repeat diag take sort
   split pad ...``: numpy's own function on the elements' positions, one getitem), change
   the shape (``ravel atleast_*d``) or permute axes (``moveaxis rollaxis``), join
-  (``vstack hstack column_stack dstack append``), ``tril triu select diff linspace``,
-  autograd's ``make_diagonal``; composites of compiled rows, no rows of their own.
+  (``vstack hstack column_stack dstack append``), ``tril triu select diff gradient
+  linspace full``, autograd's ``make_diagonal``; composites of compiled rows, no rows
+  of their own.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
