@@ -149,5 +149,5 @@ class _Concatenator:
         return concatenate(objs, axis=axis)
 
 
-r_ = _Concatenator(_np.r_, 0, 1, -1)
-c_ = _Concatenator(_np.c_, -1, 2, 0)
+r_ = _Concatenator(_np.r_, 0, 1, -1)  # type: ignore[misc,assignment]  # replaces numpy's
+c_ = _Concatenator(_np.c_, -1, 2, 0)  # type: ignore[misc,assignment]

@@ -26,7 +26,7 @@ __all__ = ["make_diagonal"]
 
 #: the numpy function names (and Tensor methods) this module exposes: tests check that
 #: each has a case in tests/test_ops_shapes.py
-EXPOSED = []
+EXPOSED: list = []
 
 
 def _expose(fn, functions=(), methods=()):
