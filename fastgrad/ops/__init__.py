@@ -15,8 +15,9 @@ The families, one module each:
   functions with no derivative (``floor``, ``sign``, ``argmax``, ...), which run on the
   values and return constants.
 * ``shapes``: functions that move elements (``flip roll tile repeat diag take sort
-  split pad ...``: numpy's own function on the elements' positions, one getitem), change
-  the shape (``ravel atleast_*d``) or permute axes (``moveaxis rollaxis``), join
+  split insert pad meshgrid ...``: numpy's own function on the elements' positions, one
+  getitem), change the shape (``ravel atleast_*d``) or permute axes (``moveaxis
+  rollaxis matrix_transpose``), join
   (``vstack hstack column_stack dstack append``), ``tril triu select diff gradient
   linspace full``, autograd's ``make_diagonal``; composites of compiled rows, no rows
   of their own.

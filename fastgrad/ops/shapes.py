@@ -115,8 +115,8 @@ def _mover(name, methods=()):
     return _expose(front, functions=(name,), methods=methods)
 
 
-for _name in ("flip", "flipud", "fliplr", "rot90", "roll", "tile", "resize",
-              "split", "array_split", "hsplit", "vsplit", "dsplit"):
+for _name in ("flip", "flipud", "fliplr", "rot90", "roll", "tile", "resize", "delete",
+              "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack"):
     _mover(_name)
 for _name in ("repeat", "diagonal"):
     _mover(_name, methods=(_name,))
@@ -130,6 +130,50 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 
 _expose(take, functions=("take",), methods=("take",))
+
+
+def compress(condition, a, axis=None, out=None):
+    """``numpy.compress`` on Tensors (the condition is a constant)."""
+    return _moved(a, lambda p, **kw: np.compress(_value(condition), p, axis, **kw), out=out)
+
+
+def extract(condition, arr):
+    """``numpy.extract`` on Tensors (the condition is a constant)."""
+    return _moved(arr, lambda p: np.extract(_value(condition), p))
+
+
+def insert(arr, obj, values, axis=None):
+    """``numpy.insert`` on Tensors; ``values`` may be Tensors too (numpy places markers
+    for them, as it would place the values)."""
+    arr, values = _array(arr), _array(values)
+    shape = np.shape(values)
+    markers = -np.arange(int(np.prod(shape))).reshape(shape)
+    if not isinstance(values, Tensor):
+        values = np.asarray(values, dtype=_dtype(arr))
+    return _moved(arr, np.insert, obj, markers, axis, fills=values)
+
+
+def meshgrid(*xi, **kwargs):
+    """``numpy.meshgrid`` on Tensors: each output takes the elements of its input."""
+    xs = [_array(x) for x in xi]
+    outs = np.meshgrid(*[_positions(x) for x in xs], **kwargs)
+    return type(outs)(_take(x, p) for x, p in zip(xs, outs))
+
+
+def broadcast_arrays(*args, subok=False):
+    """``numpy.broadcast_arrays`` on Tensors: ``broadcast_to`` each."""
+    args = [_array(a) for a in args]
+    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+    return tuple(np.broadcast_to(a, shape) for a in args)
+
+
+_expose(compress, functions=("compress",))
+_expose(lambda a, condition, axis=None, out=None: compress(condition, a, axis, out),
+        methods=("compress",))              # ndarray.compress(condition, axis)
+_expose(extract, functions=("extract",))
+_expose(insert, functions=("insert",))
+_expose(meshgrid, functions=("meshgrid",))
+_expose(broadcast_arrays, functions=("broadcast_arrays",))
 
 
 def _zero_fill(name, methods=()):
@@ -337,6 +381,7 @@ def _permuter(name):
 
 _permuter("moveaxis")
 _permuter("rollaxis")
+_permuter("matrix_transpose")
 
 
 # ---- joining --------------------------------------------------------------------------
