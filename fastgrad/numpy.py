@@ -80,3 +80,76 @@ def array(obj, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
     if isinstance(obj, (list, tuple)) and _has_tensor(obj):
         return _tensor.array_of(obj)
     return _np.array(obj, *args, **kwargs)
+
+
+from .ops.shapes import make_diagonal  # noqa: E402,F401  (autograd.numpy has it)
+
+
+class _Concatenator:
+    """``numpy.r_`` / ``numpy.c_``: with a Tensor among the items, a Tensor on the tape
+    (numpy's rules: slices as ranges, ``1j`` steps as linspace, scalars, the leading
+    directive ``"axis[,ndmin[,trans1d]]"``; the matrix directives ``"r"``/``"c"`` raise
+    NotImplementedError); without Tensors, numpy's own result."""
+
+    def __init__(self, theirs, axis, ndmin, trans1d):
+        self._theirs = theirs
+        self._axis, self._ndmin, self._trans1d = axis, ndmin, trans1d
+
+    def __len__(self):
+        return 0
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        if not _has_tensor(items):
+            return self._theirs[key]
+        axis, ndmin, trans1d = self._axis, self._ndmin, self._trans1d
+        objs, kinds = [], []
+        for k, item in enumerate(items):
+            if isinstance(item, str):
+                if k != 0:
+                    raise ValueError("special directives must be the first entry.")
+                if item in ("r", "c"):
+                    raise NotImplementedError(f"{type(self).__name__}: the matrix directive "
+                                              f"{item!r} with Tensors (numpy.matrix)")
+                try:
+                    vec = [int(v) for v in item.split(",")]
+                except ValueError:
+                    raise ValueError(f"unknown special directive {item!r}") from None
+                axis = vec[0]
+                if len(vec) > 1:
+                    ndmin = vec[1]
+                if len(vec) > 2:
+                    trans1d = vec[2]
+                continue
+            if isinstance(item, slice):
+                new = _np.r_[item]                          # numpy's range
+                if ndmin > 1:
+                    new = _np.array(new, ndmin=ndmin)
+                    if trans1d != -1:
+                        new = new.swapaxes(-1, trans1d)
+            elif type(item) in _np.ScalarType:
+                objs.append(item)
+                kinds.append(item)                         # weak: no up-cast
+                continue
+            else:
+                new = array(item)
+                shape = shape_ = _np.shape(new)
+                if len(shape) < ndmin:
+                    shape_ = (1,) * (ndmin - len(shape)) + shape
+                    new = reshape(new, shape_)
+                    if trans1d != -1:
+                        k2, k1 = ndmin - len(shape), trans1d
+                        if k1 < 0:
+                            k1 += k2 + 1
+                        axes = list(range(ndmin))
+                        new = transpose(new, axes[:k1] + axes[k2:] + axes[k1:k2])
+            objs.append(new)
+            kinds.append(new.dtype)
+        dtype = _np.result_type(*kinds)
+        objs = [_np.array(o, ndmin=ndmin, dtype=dtype) if type(o) in _np.ScalarType
+                else o for o in objs]
+        return concatenate(objs, axis=axis)
+
+
+r_ = _Concatenator(_np.r_, 0, 1, -1)  # type: ignore[misc,assignment]  # replaces numpy's
+c_ = _Concatenator(_np.c_, -1, 2, 0)  # type: ignore[misc,assignment]

@@ -26,6 +26,13 @@ The families, one module each:
   complex conventions (the table in its docstring), and ``iscomplex``/``isreal``.
 * ``fft``: ``numpy.fft``'s transforms (``fft`` ... ``irfftn``, with ``n``/``s``, axes and
   ``norm``) and ``fftshift``/``ifftshift``; each VJP is the transform's transpose.
+* ``shapes``: functions that move elements (``flip roll tile repeat diag take sort
+  split insert pad meshgrid ...``: numpy's own function on the elements' positions, one
+  getitem), change the shape (``ravel atleast_*d``) or permute axes (``moveaxis
+  rollaxis matrix_transpose``), join
+  (``vstack hstack column_stack dstack append``), ``tril triu select diff gradient
+  linspace full``, autograd's ``make_diagonal``; composites of compiled rows, no rows
+  of their own.
 
 Adding an op: one ``define(...)`` row (or one line of a family's table) in its family's
 module, and one case in that family's test file ``tests/test_ops_<family>.py``
@@ -39,3 +46,4 @@ from . import products  # noqa: F401
 from . import linalg  # noqa: F401
 from . import complex  # noqa: F401,E402
 from . import fft  # noqa: F401,E402
+from . import shapes  # noqa: F401
