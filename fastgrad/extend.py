@@ -25,10 +25,19 @@ returns something other than an array or a number, raises an error naming the
 primitive (and the shapes).
 """
 import functools
+import weakref
 
 from . import _tensor
+from .core import VSpace, vspace
 
-__all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "def_linear"]
+__all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "def_linear",
+           "VSpace", "vspace"]
+
+#: the live functions ``primitive`` made (``fastgrad.core.primitive_vjps`` lists them)
+_USER_PRIMITIVES = weakref.WeakSet()
+#: the recorders of the ``fastgrad.misc.const_graph`` traces in progress (innermost
+#: last): a call with a value being traced is recorded by them instead of applied
+_GRAPH_RECORDERS = []
 
 
 def primitive(f_raw):
@@ -51,10 +60,15 @@ def primitive(f_raw):
 
     @functools.wraps(f_raw)
     def f_wrapped(*args, **kwargs):
+        if _GRAPH_RECORDERS:            # only while const_graph traces a function
+            recorded = _GRAPH_RECORDERS[-1](f_wrapped, args, kwargs)
+            if recorded is not NotImplemented:
+                return recorded
         return row(*args, **kwargs)
 
     f_wrapped.fun = f_raw               # as autograd's
     f_wrapped._fastgrad_primitive = row
+    _USER_PRIMITIVES.add(f_wrapped)
     return f_wrapped
 
 
