@@ -49,6 +49,11 @@ __all__ = ["make_vjp", "make_jvp", "vspace", "VSpace", "primitive", "primitive_v
 
 _INDEPENDENT = "Output seems independent of input."
 
+#: the recorders of the ``fastgrad.misc.const_graph`` traces in progress (innermost
+#: last): a ``fastgrad.extend`` primitive or a ``fastgrad.functional`` operator called
+#: with a value being traced is recorded as one operation instead of applied
+_GRAPH_RECORDERS = []
+
 
 class _Unsupported(TypeError):
     """Raised while wrapping; collects the keys leading to the offending item."""

@@ -28,16 +28,13 @@ import functools
 import weakref
 
 from . import _tensor
-from .core import VSpace, vspace
+from .core import _GRAPH_RECORDERS, VSpace, vspace
 
 __all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "def_linear",
            "VSpace", "vspace"]
 
 #: the live functions ``primitive`` made (``fastgrad.core.primitive_vjps`` lists them)
 _USER_PRIMITIVES = weakref.WeakSet()
-#: the recorders of the ``fastgrad.misc.const_graph`` traces in progress (innermost
-#: last): a call with a value being traced is recorded by them instead of applied
-_GRAPH_RECORDERS = []
 
 
 def primitive(f_raw):

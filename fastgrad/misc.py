@@ -17,8 +17,8 @@ import operator
 
 import numpy as np
 
-from . import extend
 from ._tensor import Tensor
+from .core import _GRAPH_RECORDERS
 from .functional import _flatten
 
 __all__ = ["flatten", "flatten_func", "const_graph"]
@@ -121,9 +121,9 @@ def const_graph(fun, *args, **kwargs):
             state["graph"], state["tree"] = graph, tree
             return out
         if tree != state["tree"]:
-            raise TypeError(f"const_graph({_name(fun)}): called with arguments structured "
-                            f"as {_describe(tree)}, but the graph was traced with "
-                            f"{_describe(state['tree'])}")
+            raise TypeError(f"const_graph({_name(fun)}): called with arguments "
+                            f"{_describe_args(tree)}, but the graph was traced with "
+                            f"{_describe_args(state['tree'])}")
         return graph.replay(leaves)
     return wrapped
 
@@ -150,6 +150,10 @@ def _leaves_of(x):
         leaves.append(item)
         return None
     return leaves, walk(x)
+
+
+def _describe_args(tree):
+    return "(" + ", ".join(_describe(t) for t in tree[1]) + ")"
 
 
 def _describe(tree):
@@ -200,17 +204,18 @@ class _Graph:
         self.output = None          # the output's structure, with _Slots
         self.steps = None           # after tracing: the nodes the output needs, in order
         self.tracing = True
+        self.applying = []          # the recorded operations being applied (nested)
 
     @classmethod
     def trace(cls, bound, call_args, leaves):
         graph = cls(len(leaves))
         it = iter([_Traced(graph, i, v) for i, v in enumerate(leaves)])
         traced_args = _rebuild(call_args, lambda _: next(it))
-        extend._GRAPH_RECORDERS.append(graph.record_call)
+        _GRAPH_RECORDERS.append(graph.record_call)
         try:
             out = bound(*traced_args)
         finally:
-            extend._GRAPH_RECORDERS.remove(graph.record_call)
+            _GRAPH_RECORDERS.remove(graph.record_call)
             graph.tracing = False
         reads = set()
         graph.output = graph._slots_of(out, reads, "the output")
@@ -246,7 +251,16 @@ class _Graph:
         slot_kwargs = self._slots_of(kwargs, reads, "an argument")
         if not reads:
             return NotImplemented
-        value = fun(*_map_structure(args, _plain), **_map_structure(kwargs, _plain))
+        if self.applying:
+            raise TypeError(f"const_graph: a traced value reached {self.applying[-1]} "
+                            "other than through its arguments (a closure over a traced "
+                            "value?); it would be frozen into the graph: pass it as an "
+                            "argument")
+        self.applying.append(getattr(fun, "__name__", repr(fun)))
+        try:
+            value = fun(*_map_structure(args, _plain), **_map_structure(kwargs, _plain))
+        finally:
+            self.applying.pop()
         if value is NotImplemented:
             return NotImplemented
         self.nodes.append((fun, slot_args, slot_kwargs, reads))
