@@ -31,6 +31,14 @@ recording them).
 A function whose output does not depend on ``x`` (it went through ``float()`` or
 ``.item()``, or is a constant) gets ``UserWarning("Output seems independent of
 input.")``, as in autograd, and zero derivatives.
+
+autograd's other ``core`` names
+-------------------------------
+``vspace(x)`` and the ``VSpace`` classes: the vector space of a value (arrays, floats,
+complex numbers, lists/tuples/dicts of them), written with differentiable operations.
+``primitive``: ``fastgrad.extend.primitive`` with autograd's deprecated ``defvjp``/
+``defgrad``/``defvjp_is_zero`` methods. ``primitive_vjps``: a read-only view of the
+registry's VJPs, keyed by the functions that apply a row.
 """
 import math
 import numbers
@@ -52,7 +60,7 @@ _INDEPENDENT = "Output seems independent of input."
 #: the recorders of the ``fastgrad.misc.const_graph`` traces in progress (innermost
 #: last): a ``fastgrad.extend`` primitive or a ``fastgrad.functional`` operator called
 #: with a value being traced is recorded as one operation instead of applied
-_GRAPH_RECORDERS = []
+_GRAPH_RECORDERS: list = []
 
 
 class _Unsupported(TypeError):
@@ -391,7 +399,7 @@ class VSpace:
     """
 
     #: value type -> the function making its space (``register``)
-    mappings = {}
+    mappings: dict = {}
     iscomplex = False
 
     def __init__(self, value):
@@ -456,7 +464,7 @@ class VSpace:
     def __eq__(self, other):
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
-    __hash__ = None
+    __hash__ = None     # type: ignore[assignment]  # mutable attributes: unhashable
 
     def __repr__(self):
         return f"{type(self).__name__}_{self.__dict__}"
@@ -652,14 +660,14 @@ class DictVSpace(ContainerVSpace):
 
 VSpace.register(np.ndarray, lambda x: ComplexArrayVSpace(x) if np.iscomplexobj(x)
                 else ArrayVSpace(x))
-for _type in (float, np.longdouble, np.float64, np.float32, np.float16):
-    ArrayVSpace.register(_type)
-for _type in (complex, np.clongdouble, np.complex64, np.complex128):
-    ComplexArrayVSpace.register(_type)
+for _real in (float, np.longdouble, np.float64, np.float32, np.float16):
+    ArrayVSpace.register(_real)
+for _complex in (complex, np.clongdouble, np.complex64, np.complex128):
+    ComplexArrayVSpace.register(_complex)
 SequenceVSpace.register(list)
 SequenceVSpace.register(tuple)
 DictVSpace.register(dict)
-del _type
+del _real, _complex
 
 
 def vspace(value):

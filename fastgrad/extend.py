@@ -23,6 +23,11 @@ Example
 A VJP (JVP) that returns the wrong shape, one that is missing, or a forward that
 returns something other than an array or a number, raises an error naming the
 primitive (and the shapes).
+
+``VSpace`` and ``vspace`` (``fastgrad.core``) are here too, as in autograd: the vector
+space of a value, and the base class a new kind of value registers a space with. A
+primitive called while ``fastgrad.misc.const_graph`` traces is recorded there as one
+operation.
 """
 import functools
 import weakref
@@ -34,7 +39,7 @@ __all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "d
            "VSpace", "vspace"]
 
 #: the live functions ``primitive`` made (``fastgrad.core.primitive_vjps`` lists them)
-_USER_PRIMITIVES = weakref.WeakSet()
+_USER_PRIMITIVES: weakref.WeakSet = weakref.WeakSet()
 
 
 def primitive(f_raw):
