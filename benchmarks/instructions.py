@@ -39,7 +39,6 @@ process needs only the standard library; valgrind must be on ``PATH``.
 """
 import argparse
 import functools
-import importlib.util
 import os
 import platform
 import re
@@ -49,22 +48,11 @@ import sys
 import time
 from pathlib import Path
 
+from . import backends as _backends      # standard library only, as this parent side
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "instructions.md"
 
-
-
-def _registry():
-    """``benchmarks/backends.py`` (standard library only), as part of the package or,
-    when this file is loaded on its own (the tests), from its file."""
-    if __package__:
-        from . import backends
-        return backends
-    spec = importlib.util.spec_from_file_location("fastgrad_bench_backends",
-                                                  HERE / "backends.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 #: workload -> (label in the table, unit of one step)
@@ -76,10 +64,9 @@ WORKLOADS = {
 }
 #: the workloads counted by default (a large MLP step is ~1e9 instructions: ask for it)
 DEFAULT_WORKLOADS = ("pulsar", "seed000")
-_registry_module = _registry()
 #: counted by default, in the registry's order; ``ACCEPTED`` adds the other tensor ones
-BACKENDS = tuple(b.name for b in _registry_module.REGISTRY if b.counted)
-ACCEPTED = tuple(n for n in _registry_module.names("tensor")
+BACKENDS = tuple(b.name for b in _backends.REGISTRY if b.counted)
+ACCEPTED = tuple(n for n in _backends.names("tensor")
                  if n not in ("reference", "micrograd"))
 #: the rows every other row is divided by, when they were measured
 VS = (("numpy", "x numpy floor"), ("autograd", "x autograd"))

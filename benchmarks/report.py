@@ -38,7 +38,7 @@ DEFAULT_OUT = HERE / "results"
 
 def _registry():
     """``benchmarks/backends.py``, imported as part of the package or, when this file is
-    run or loaded on its own (``python benchmarks/report.py``, the tests), from its file."""
+    run as a script (``python benchmarks/report.py``), from its file."""
     if __package__:
         from . import backends
         return backends

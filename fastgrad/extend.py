@@ -23,12 +23,23 @@ Example
 A VJP (JVP) that returns the wrong shape, one that is missing, or a forward that
 returns something other than an array or a number, raises an error naming the
 primitive (and the shapes).
+
+``VSpace`` and ``vspace`` (``fastgrad.core``) are here too, as in autograd: the vector
+space of a value, and the base class a new kind of value registers a space with. A
+primitive called while ``fastgrad.misc.const_graph`` traces is recorded there as one
+operation.
 """
 import functools
+import weakref
 
 from . import _tensor
+from .core import _GRAPH_RECORDERS, VSpace, vspace
 
-__all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "def_linear"]
+__all__ = ["primitive", "defvjp", "defvjp_argnum", "defjvp", "defjvp_argnum", "def_linear",
+           "VSpace", "vspace"]
+
+#: the live functions ``primitive`` made (``fastgrad.core.primitive_vjps`` lists them)
+_USER_PRIMITIVES: weakref.WeakSet = weakref.WeakSet()
 
 
 def primitive(f_raw):
@@ -51,10 +62,15 @@ def primitive(f_raw):
 
     @functools.wraps(f_raw)
     def f_wrapped(*args, **kwargs):
+        if _GRAPH_RECORDERS:            # only while const_graph traces a function
+            recorded = _GRAPH_RECORDERS[-1](f_wrapped, args, kwargs)
+            if recorded is not NotImplemented:
+                return recorded
         return row(*args, **kwargs)
 
     f_wrapped.fun = f_raw               # as autograd's
     f_wrapped._fastgrad_primitive = row
+    _USER_PRIMITIVES.add(f_wrapped)
     return f_wrapped
 
 

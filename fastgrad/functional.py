@@ -36,6 +36,7 @@ import numpy as np
 
 from . import core
 from ._tensor import Tensor
+from .core import _GRAPH_RECORDERS
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian",
            "hessian_tensor_product", "hessian_vector_product", "make_vjp", "make_jvp",
@@ -129,6 +130,10 @@ def _nary(unary):
         argnum = _check_argnum(argnum, op)
 
         def nary_f(*args, **kwargs):
+            if _GRAPH_RECORDERS:        # const_graph is tracing: one recorded operation
+                recorded = _GRAPH_RECORDERS[-1](nary_f, args, kwargs)
+                if recorded is not NotImplemented:
+                    return recorded
             unary_f, x = _bind(fun, argnum, args, kwargs, op)
             return unary(unary_f, x, *op_args, **op_kwargs)
 

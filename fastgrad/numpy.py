@@ -153,3 +153,43 @@ class _Concatenator:
 
 r_ = _Concatenator(_np.r_, 0, 1, -1)  # type: ignore[misc,assignment]  # replaces numpy's
 c_ = _Concatenator(_np.c_, -1, 2, 0)  # type: ignore[misc,assignment]
+
+
+_np_where = _np.where
+_recorded_where = _OURS[""].get("where")        # the swapped-in one: the registry's row
+
+
+def _is_numpy_or_tensor(items):
+    # (numpy's `any` shadows the builtin in this module: a loop)
+    for x in items:
+        if isinstance(x, (_Tensor, _np.ndarray, _np.generic)) or (
+                isinstance(x, (list, tuple)) and _is_numpy_or_tensor(x)):
+            return True
+    return False
+
+
+def where(condition, *args, **kwargs):  # type: ignore[no-redef]  # replaces numpy's
+    """``numpy.where``; recorded on the tape when an argument is a fastgrad Tensor.
+
+    As autograd's: ``where(condition)`` gives the indices of the true elements (of a
+    Tensor's value: they are not differentiable); ``x`` and ``y`` may be given by
+    keyword; when no argument is an ndarray, a numpy scalar or a Tensor (only Python
+    numbers and lists), the result is Python's too (``1``, ``2.0``, ``[1, 4]``: numpy's
+    result's ``tolist()``) rather than a numpy one.
+    """
+    unknown = set(kwargs) - {"x", "y"}
+    if unknown:
+        raise TypeError(f"where() got unexpected keyword argument(s) {sorted(unknown)}")
+    if not args and not kwargs:
+        return _np_where(_tensor.value_of(condition) if isinstance(condition, _Tensor)
+                         else condition)
+    if len(args) + len(kwargs) != 2 or len(args) > 2 or (args and "x" in kwargs):
+        raise ValueError("where: give both x and y (by position or as x=, y=), or neither")
+    x = args[0] if args else kwargs["x"]
+    y = args[1] if len(args) > 1 else kwargs["y"]
+    if _has_tensor((condition, x, y)):
+        return _recorded_where(condition, x, y)
+    result = _np_where(condition, x, y)
+    if _is_numpy_or_tensor((condition, x, y)):
+        return result
+    return result.tolist()
