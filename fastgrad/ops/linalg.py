@@ -17,6 +17,8 @@ Singular input behaves as numpy's: ``inv``/``solve`` raise ``LinAlgError``; ``de
 0 and ``slogdet`` (0, -inf), and their gradients (which need the inverse) raise
 ``LinAlgError``.
 """
+from typing import Any
+
 import numpy as np
 
 from .._tensor import array_of, constant_function, define, expose, value_of
@@ -165,7 +167,7 @@ def _solve_jvp_a(t, ans, a, b):
     return -_solve(a, np.matmul(t, ans))
 
 
-_solve = define(
+_solve: Any = define(
     "solve", _la.solve, [_solve_vjp_a, _solve_vjp_b],
     [_solve_jvp_a, lambda t, ans, a, b: _solve(a, t)],
     functions=("linalg.solve",))
