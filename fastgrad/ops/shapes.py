@@ -89,6 +89,13 @@ def _take(x, pos, fills=None):
     return np.reshape(flat[index.reshape(-1)], index.shape)
 
 
+def _front(front, name, how, methods=()):
+    """``front`` named and documented as numpy's ``name`` on Tensors, and exposed."""
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"``numpy.{name}`` on Tensors: {how}."
+    return _expose(front, functions=(name,), methods=methods)
+
+
 def _moved(x, f, *args, fills=None, **kwargs):
     """``f(x, *args, **kwargs)`` for a function ``f`` that moves elements: ``f`` runs on
     the positions of ``x`` (a list or tuple of results: each taken)."""
@@ -109,10 +116,8 @@ def _mover(name, methods=()):
     def front(a, *args, **kwargs):
         return _moved(a, f, *args, **kwargs)
 
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = (f"``numpy.{name}`` on Tensors: numpy's own function on the "
-                     "positions of the elements, the elements taken (one getitem).")
-    return _expose(front, functions=(name,), methods=methods)
+    return _front(front, name, "numpy's own function on the positions of the elements, "
+                  "the elements taken (one getitem)", methods)
 
 
 for _name in ("flip", "flipud", "fliplr", "rot90", "roll", "tile", "resize", "delete",
@@ -183,10 +188,8 @@ def _zero_fill(name, methods=()):
         a = _array(a)
         return _moved(a, f, *args, fills=np.zeros(1, _dtype(a)), **kwargs)
 
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = (f"``numpy.{name}`` on Tensors: numpy's own function on the "
-                     "positions of the elements, the elements taken, zeros elsewhere.")
-    return _expose(front, functions=(name,))
+    return _front(front, name, "numpy's own function on the positions of the elements, "
+                  "the elements taken, zeros elsewhere")
 
 
 _zero_fill("diag")        # vector -> matrix (zeros off the diagonal), matrix -> vector
@@ -296,9 +299,7 @@ def _masked(name):
         keep = f(np.ones(np.shape(m), dtype=bool), k)   # numpy's shape rules and checks
         return np.where(keep, m, 0.0)
 
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = f"``numpy.{name}`` on Tensors: ``where(mask, m, 0)``."
-    return _expose(front, functions=(name,))
+    return _front(front, name, "``where(mask, m, 0)``")
 
 
 _masked("tril")
@@ -337,9 +338,7 @@ def _reshaped(name):
         out = tuple(one(a) for a in arys)
         return out[0] if len(out) == 1 else out
 
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = f"``numpy.{name}`` on Tensors: one reshape each."
-    return _expose(front, functions=(name,))
+    return _front(front, name, "one reshape each")
 
 
 _reshaped("atleast_1d")
@@ -374,9 +373,7 @@ def _permuter(name):
         moved = f(_probe(tuple(range(1, nd + 1))), *args, **kwargs)
         return np.transpose(a, tuple(d - 1 for d in moved.shape))
 
-    front.__name__ = front.__qualname__ = name
-    front.__doc__ = f"``numpy.{name}`` on Tensors: one transpose."
-    return _expose(front, functions=(name,))
+    return _front(front, name, "one transpose")
 
 
 _permuter("moveaxis")

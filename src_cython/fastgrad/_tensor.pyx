@@ -532,16 +532,21 @@ cdef inline object _vjp(Primitive p, Py_ssize_t k, object g, object ans, tuple a
     return _vjp_checked(p, k, g, ans, args, params)
 
 
+cdef object _py_rule(Primitive p, tuple rules, Py_ssize_t k, str kind):
+    # a row written in Python: operand k's rule (the last serves the remaining operands)
+    r = rules[k if k < len(rules) else -1]
+    if r is None:
+        raise NotImplementedError(f"{p.name}: the {kind} with respect to operand {k} is "
+                                  "not defined")
+    return r
+
+
 cdef object _vjp_checked(Primitive p, Py_ssize_t k, object g, object ans, tuple args,
                          object params):
     # a user primitive's VJP, its result's shape checked; a missing rule
     cdef rule_t rule
     if p.python:
-        r = p.pyvjp[k if k < len(p.pyvjp) else -1]
-        if r is None:
-            raise NotImplementedError(f"{p.name}: the VJP with respect to operand {k} is "
-                                      "not defined")
-        return r(g, ans, *args, **(params or {}))
+        return _py_rule(p, p.pyvjp, k, "VJP")(g, ans, *args, **(params or {}))
     if p.user:
         if p.pyvjp is None:
             raise NotImplementedError(f"the VJP of primitive {p.name} is not defined "
@@ -567,11 +572,7 @@ cdef object _jvp(Primitive p, Py_ssize_t k, object t, object ans, tuple args, ob
     """Operand k's contribution to the result's tangent (broadcastable to the result)."""
     cdef rule_t rule
     if p.python:
-        r = p.pyjvp[k if k < len(p.pyjvp) else -1]
-        if r is None:
-            raise NotImplementedError(f"{p.name}: the JVP with respect to operand {k} is "
-                                      "not defined")
-        return r(t, ans, *args, **(params or {}))
+        return _py_rule(p, p.pyjvp, k, "JVP")(t, ans, *args, **(params or {}))
     if p.user:
         if p.pyjvp is None:
             raise NotImplementedError(f"the JVP of primitive {p.name} is not defined "
