@@ -274,10 +274,16 @@ def _flatten(tree):
         for shape, dtype in layout:
             size = math.prod(shape)
             piece = vector[start:start + size]
+            # a real leaf's part of a complex vector is its real part (autograd's
+            # vector spaces): the imaginary part of a perturbation is not in its space
             if isinstance(piece, Tensor):
                 piece = fnp.reshape(piece, shape)
+                if dtype.kind == "f" and piece.dtype.kind == "c":
+                    piece = fnp.real(piece)
             else:
                 piece = piece.reshape(shape)
+                if dtype.kind == "f" and piece.dtype.kind == "c":
+                    piece = piece.real
                 if dtype.kind == "f" and piece.dtype != dtype:
                     piece = piece.astype(dtype)
                 if not shape:

@@ -246,3 +246,33 @@ def test_the_compiled_holomorphic_rows_take_complex_operands():
                                     rtol=1e-13)
     # sigmoid of a complex number is 1 / (1 + exp(-z)), as numpy would compute it
     onp.testing.assert_allclose(sigmoid(Tensor(z)).data, 1 / (1 + onp.exp(-z)), rtol=1e-15)
+
+
+@pytest.mark.parametrize("fun", [np.outer, np.dot, lambda a, b: np.tensordot(a, b, 1)],
+                         ids=["outer", "dot", "tensordot"])
+def test_mixed_real_and_complex_arguments_to_third_order(fun):
+    # a real argument and a complex one differentiated together: a real argument's part
+    # of a (complex) tangent or cotangent is its real part, at every level of nesting
+    rs = onp.random.RandomState(3)
+    real, cplx = rs.randn(3), rs.randn(3) + 1j * rs.randn(3)
+    from fastgrad.test_util import check_grads
+    check_grads(fun, (0, 1), modes=["fwd", "rev"], order=3)(real, cplx)
+    check_grads(fun, (0, 1), modes=["fwd", "rev"], order=3)(cplx, real)
+
+
+def test_a_real_leaf_of_a_mixed_tuple_gets_a_real_tangent():
+    rs = onp.random.RandomState(4)
+    x = (rs.randn(3), rs.randn(3) + 1j * rs.randn(3))
+    u = rs.randn(3, 3) + 1j * rs.randn(3, 3)
+
+    import fastgrad
+
+    def vjp_of_outer(xs, v):
+        return fastgrad.make_vjp(lambda p: np.outer(p[0], p[1]))(xs)[0](v)
+    tx = (rs.randn(3), rs.randn(3) + 1j * rs.randn(3))
+    ans, tangent = fastgrad.make_jvp(lambda xs: vjp_of_outer(xs, u))(x)(tx)
+    assert ans[0].dtype == onp.float64 and tangent[0].dtype == onp.float64
+    # the real argument's cotangent is Re(u @ x1) (autograd's rules are not conjugated):
+    # along tx its tangent is Re(u @ tx1), real like the argument
+    onp.testing.assert_allclose(ans[0], onp.real(u @ x[1]), rtol=1e-13)
+    onp.testing.assert_allclose(tangent[0], onp.real(u @ tx[1]), rtol=1e-13)
