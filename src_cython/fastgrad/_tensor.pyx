@@ -195,6 +195,12 @@ cdef inline object _const(object x):
 
 
 cdef inline tuple _shape_of(object x):
+    if type(x) is ndarray:          # the common case, inlined where it is called
+        return (<object>x).shape
+    return _shape_of_boxed(x)
+
+
+cdef tuple _shape_of_boxed(object x):
     x = _const(x)
     if type(x) is ndarray:
         return (<object>x).shape
@@ -392,6 +398,19 @@ cdef object _bind(Primitive p, tuple args, object params):
             return _bind(p, tuple([array_of(x) if (type(x) is list or type(x) is tuple)
                                    and _holds_tensor(x) else x for x in args]), params)
     if top <= 0:
+        if n == 2 and p.saves == 0 and p.cfwd == _f_ufunc2:
+            # add and subtract on the eager tape: nothing saved, so no tuple of values
+            a = args[0]
+            b = args[1]
+            a = (<Tensor>a)._data if type(a) is Tensor else _operand(a, p.name)
+            b = (<Tensor>b)._data if type(b) is Tensor else _operand(b, p.name)
+            try:
+                out = p.ufunc(a, b)
+            except ValueError:
+                raise _broadcast_error(p.name, (a, b)) from None
+            if top == 0 and fg_grad_enabled:
+                return _record(p, out, args, None, params, 0)
+            return out
         vals = _values(p, args)
         out = _forward(p, vals, params)
         if top == 0 and fg_grad_enabled:
@@ -451,12 +470,16 @@ cdef Tensor _record(Primitive p, object out, tuple args, tuple vals, object para
     t._requires_grad = True
     t._level = level
     t._prim = p
+    # the parents: the operands on this level's tape, None for the rest (the operands'
+    # own tuple where every one is on it: no new tuple)
     if n == 2:
         a = args[0]
         b = args[1]
-        t._parents = (a if _on(a, level) else None, b if _on(b, level) else None)
+        on_a = _on(a, level)
+        on_b = _on(b, level)
+        t._parents = args if on_a and on_b else (a if on_a else None, b if on_b else None)
     elif n == 1:
-        t._parents = (args[0],)
+        t._parents = args           # recorded, so its one operand is on the tape
     else:
         t._parents = tuple([a if _on(a, level) else None for a in args])
     if saves == 0:
@@ -1389,8 +1412,10 @@ cdef void _accumulate(Tensor p, object g, bint shared) except *:
         g = _in_space(g, _const(p._data).dtype)
         p._grad = g if p._grad is None else p._grad + g
         return
-    dtype = _const(p._data).dtype
-    if g.dtype is not dtype and g.dtype != dtype:
+    d = p._data
+    dtype = (<object>d).dtype if type(d) is ndarray else _const(d).dtype
+    gdtype = g.dtype
+    if gdtype is not dtype and gdtype != dtype:
         g = _in_space(g, dtype)
         shared = False
     if p._prim is None and p._grad is None:
