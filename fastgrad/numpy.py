@@ -193,3 +193,35 @@ def where(condition, *args, **kwargs):  # type: ignore[no-redef]  # replaces num
     if _is_numpy_or_tensor((condition, x, y)):
         return result
     return result.tolist()
+
+
+# ---- integer casts: constants, as in autograd ------------------------------------------
+
+class _IntegerCastMeta(type):
+    # isinstance and issubclass answer as for the numpy type the cast stands for, so
+    # ``isinstance(numpy.int64(3), np.int64)`` stays true
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls._numpy_type)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, cls._numpy_type)
+
+
+def _integer_cast(numpy_type):
+    def __new__(cls, *args, **kwargs):
+        args = tuple(_tensor.value_of(a) if isinstance(a, _Tensor) else a for a in args)
+        return numpy_type(*args, **kwargs)
+
+    doc = (f"``numpy.{numpy_type.__name__}``; on a Tensor it casts the Tensor's value: an "
+           "integer result is a constant (it has no derivative), as in autograd, e.g. "
+           "indices computed from a differentiated array.")
+    return _IntegerCastMeta(numpy_type.__name__, (numpy_type,),
+                            {"__new__": __new__, "_numpy_type": numpy_type,
+                             "__doc__": doc, "__module__": __name__})
+
+
+#: the integer types autograd's numpy makes casts of constants (its ``int_types``)
+INTEGER_CASTS = ("int8", "int16", "int32", "int64", "integer")
+for _name in INTEGER_CASTS:
+    globals()[_name] = _integer_cast(getattr(_np, _name))
+del _name

@@ -405,3 +405,36 @@ def test_where_bad_arguments():
         np.where([True], [1.0], x=[2.0])
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['z'\]"):
         np.where([True], [1.0], z=[2.0])
+
+
+# ---- integer casts -----------------------------------------------------------------
+
+def test_an_integer_cast_of_a_differentiated_array_is_a_constant_index():
+    # autograd's test_cast_to_int, written our way: indices read off the input itself
+    W = onp.random.RandomState(5).randn(5, 4)
+    W[:, -1] = [0.5, 1.5, 1.5, 2.5, 0.5]       # truncated: rows 0 1 1 2 0, away from a jump
+
+    def fun(W):
+        rows = np.int64(W[:, -1])
+        assert type(rows) is onp.ndarray and rows.dtype == onp.int64
+        return np.sum(W[:, :-1][rows] ** 2)
+    expected = onp.zeros_like(W)
+    for r in (0, 1, 1, 2, 0):
+        expected[r, :-1] += 2 * W[r, :-1]
+    onp.testing.assert_allclose(fg.grad(fun)(W), expected, rtol=1e-14)
+    check_grads(fun, modes=["fwd", "rev"], order=2)(W)
+
+
+@pytest.mark.parametrize("name", ["int8", "int16", "int32", "int64"])
+def test_integer_casts_behave_as_numpy_types(name):
+    ours, theirs = getattr(np, name), getattr(onp, name)
+    assert isinstance(theirs(3), ours) and issubclass(theirs, ours)
+    assert isinstance(theirs(3), np.integer) and not isinstance(3.0, ours)
+    assert type(ours(7)) is theirs and ours(7) == 7
+    assert onp.zeros(2, dtype=ours).dtype == onp.dtype(theirs)
+    t = Tensor([1.5, -2.7], requires_grad=True)
+    out = ours(t)
+    assert type(out) is onp.ndarray and out.dtype == onp.dtype(theirs)
+    onp.testing.assert_array_equal(out, [1, -2])
+    with pytest.raises(TypeError, match="numpy.integer"):
+        np.integer(3)
