@@ -274,6 +274,6 @@ def client(address=None, **cluster_kwargs):
                             f"({', '.join(sorted(cluster_kwargs))}) with an address: the "
                             f"cluster at {address!r} exists already")
         return distributed.Client(address)
-    kwargs = dict(processes=True, threads_per_worker=1, dashboard_address=None)
+    kwargs = dict(processes=True, threads_per_worker=1)
     kwargs.update(cluster_kwargs)
     return distributed.Client(**kwargs)

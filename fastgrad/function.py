@@ -678,7 +678,7 @@ def dask_client(address=None, **cluster_kwargs):
         empty.
     **cluster_kwargs
         ``LocalCluster``'s arguments; the defaults here: ``processes=True``,
-        ``threads_per_worker=1``, ``dashboard_address=None``.
+        ``threads_per_worker=1`` (a Function's replay is one thread's work).
 
     Returns
     -------
