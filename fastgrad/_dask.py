@@ -45,6 +45,8 @@ Inputs
 """
 import hashlib
 import math
+import threading
+import weakref
 
 import numpy as np
 
@@ -56,7 +58,7 @@ except ImportError as exc:                  # pragma: no cover (a Dask array imp
     raise ImportError(f'fastgrad: batched Functions on Dask arrays need dask: pip install '
                       f'"fastgrad[dask]" ({exc})') from None
 
-from .function import BatchedFunction, _flatten, _is_flat, _shape
+from .function import BatchedFunction, Function, _flatten, _is_flat, _shape
 
 __all__ = ["batched", "client", "function_key", "SPLIT_EVERY"]
 
@@ -106,6 +108,22 @@ def _tails(function, method, argnum):
     return (shape + shape,)                                   # hessian
 
 
+_THREAD = threading.local()
+
+
+def _thread_copy(function):
+    """This thread's copy of ``function``: a Program keeps its sweeps' work space (a
+    chunk's worth) between calls for one caller at a time, and a second thread calling
+    it meanwhile would allocate, and fault in, fresh memory every chunk."""
+    copies = getattr(_THREAD, "copies", None)
+    if copies is None:
+        copies = _THREAD.copies = weakref.WeakKeyDictionary()
+    copy = copies.get(function)
+    if copy is None:
+        copy = copies[function] = Function._from_state(function._state())
+    return copy
+
+
 def _chunk(function, plan, shared, *blocks):
     """The per-sample results of one chunk: the numpy path on it (a tuple of arrays)."""
     in_axes, method, argnum = plan
@@ -114,7 +132,8 @@ def _chunk(function, plan, shared, *blocks):
     args, it_shared, it_blocks = [], iter(shared), iter(blocks)
     for ax in in_axes:
         args.append(next(it_shared) if ax is None else next(it_blocks))
-    return BatchedFunction(function, in_axes)._per_sample(method, tuple(args), argnum)
+    return BatchedFunction(_thread_copy(function), in_axes)._per_sample(method, tuple(args),
+                                                                         argnum)
 
 
 def _chunk_sums(function, plan, shared, *blocks):
