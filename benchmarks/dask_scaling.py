@@ -23,6 +23,9 @@ Figures
   size: what Dask adds to each chunk on one thread (graph, scheduling, concatenation);
 * cores' time lost per chunk = (2 x T - T(numpy.loop)) / chunks: overhead and idle
   cores together;
+* cores used = CPU seconds / wall seconds of the processes doing the work (this one,
+  and for the cluster modes its 2 workers), median over the rounds: how many cores the
+  mode kept busy, whatever else ran on the machine;
 * each cluster worker's peak resident memory (``ru_maxrss``) after the chunk size's rows
   (the chunk sizes run in increasing order, so it is the peak up to that chunk size),
   against the work space one chunk needs.
@@ -96,6 +99,7 @@ class Campaign:
         self.client = distributed.Client(self.cluster, set_as_default=False)
         self.times = {}              # (mode, chunk) -> [seconds]
         self.rss = {}                # chunk -> [peak bytes of each worker]
+        self.cores = {}              # (mode, chunk) -> [CPU seconds / wall seconds]
         self.checks = []
         self.one_call = self.n * self.work_per_sample <= ONE_CALL_LIMIT
 
@@ -170,13 +174,25 @@ class Campaign:
             del data, on_cluster, runners
         return self
 
+    def _cpu(self, mode):
+        """CPU seconds so far of the processes that run ``mode`` (this one; and the
+        workers for the cluster modes)."""
+        t = os.times()
+        cpu = t.user + t.system
+        if "cluster" in mode:
+            cpu += sum(self.client.run(_cpu_seconds).values())
+        return cpu
+
     def _sample(self, mode, c, run):
         gc.collect()
         if not self.quick:
             time.sleep(PAUSE)
+        cpu = self._cpu(mode)
         t0 = time.perf_counter()
         out = run()
-        self.times.setdefault((mode, c), []).append(time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        self.times.setdefault((mode, c), []).append(wall)
+        self.cores.setdefault((mode, c), []).append((self._cpu(mode) - cpu) / wall)
         return out
 
     # ---- figures ----------------------------------------------------------------------
@@ -198,7 +214,8 @@ class Campaign:
             t = self.times[("numpy", None)]
             out.append(dict(mode="numpy (one call)", chunk=self.n, chunks=1,
                             median=float(np.median(t)), min=min(t),
-                            efficiency=t1 / float(np.median(t)), parallel=1))
+                            efficiency=t1 / float(np.median(t)), parallel=1,
+                            cores=float(np.median(self.cores[("numpy", None)]))))
         for c in self.chunks:
             k = -(-self.n // c)
             loop = self.median("numpy.loop", c)
@@ -207,7 +224,8 @@ class Campaign:
                 med = float(np.median(t))
                 p = 1 if m in ("numpy.loop", "dask.sync") else 2
                 row = dict(mode=m, chunk=c, chunks=k, median=med, min=min(t),
-                           efficiency=t1 / (p * med), parallel=p)
+                           efficiency=t1 / (p * med), parallel=p,
+                           cores=float(np.median(self.cores[(m, c)])))
                 if m == "dask.sync":
                     row["overhead_ms"] = (med - loop) / k * 1e3
                 if p == 2:
@@ -240,13 +258,13 @@ class Campaign:
             f"{self.work_per_sample} bytes a sample. Medians of {self.rounds} rounds, "
             f"modes interleaved. Single-thread baseline T1 = {self.t1():.3f} s (the best "
             f"of the one numpy call and the loop over chunks).", "",
-            "| mode | chunk | chunks | median s | min s | efficiency | Dask overhead "
-            "ms/chunk | cores' time lost ms/chunk | worker peak RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "| mode | chunk | chunks | median s | min s | efficiency | cores used | Dask "
+            "overhead ms/chunk | cores' time lost ms/chunk | worker peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in self.rows():
             rss = "/".join(f"{b / 2**20:.0f}" for b in r["rss"]) if r.get("rss") else ""
             cells = [r["mode"], f"{r['chunk']:,}", str(r["chunks"]), f"{r['median']:.3f}",
-                     f"{r['min']:.3f}", f"{r['efficiency']:.2f}",
+                     f"{r['min']:.3f}", f"{r['efficiency']:.2f}", f"{r['cores']:.2f}",
                      f"{r['overhead_ms']:.3f}" if "overhead_ms" in r else "",
                      f"{r['lost_ms']:.3f}" if "lost_ms" in r else "", rss]
             lines.append("| " + " | ".join(cells) + " |")
@@ -257,6 +275,11 @@ class Campaign:
             "results bit for bit against the numpy path, means against np.sum / N to "
             "1e-12)."]
         return "\n".join(lines) + "\n"
+
+
+def _cpu_seconds():
+    t = os.times()
+    return t.user + t.system
 
 
 def _peak_rss():
