@@ -46,7 +46,6 @@ Inputs
 import hashlib
 import math
 import threading
-import weakref
 
 import numpy as np
 
@@ -109,31 +108,42 @@ def _tails(function, method, argnum):
 
 
 _THREAD = threading.local()
+#: how many Functions' copies a thread keeps (each with a chunk's work space)
+THREAD_COPIES = 2
 
 
-def _thread_copy(function):
-    """This thread's copy of ``function``: a Program keeps its sweeps' work space (a
-    chunk's worth) between calls for one caller at a time, and a second thread calling
-    it meanwhile would allocate, and fault in, fresh memory every chunk."""
+def _thread_copy(function, key):
+    """This thread's copy of ``function`` (whose graph key is ``key``).
+
+    A Program keeps its sweeps' work space (a chunk's worth) between calls, for one
+    caller at a time: a second thread calling it meanwhile would allocate and fault in
+    fresh memory every chunk, and so would a worker process that unpickles the Function
+    anew for every computation (an optimiser's every evaluation). The copies are kept by
+    key (a hash of the program), the ``THREAD_COPIES`` most recent per thread, so they
+    outlive one computation, and memory stays a few chunks per thread.
+    """
     copies = getattr(_THREAD, "copies", None)
     if copies is None:
-        copies = _THREAD.copies = weakref.WeakKeyDictionary()
-    copy = copies.get(function)
+        copies = _THREAD.copies = {}
+    copy = copies.pop(key, None)
     if copy is None:
-        copy = copies[function] = Function._from_state(function._state())
+        copy = Function._from_state(function._state())
+        while len(copies) >= THREAD_COPIES:
+            copies.pop(next(iter(copies)))          # the least recently used
+    copies[key] = copy                              # now the most recent
     return copy
 
 
 def _chunk(function, plan, shared, *blocks):
     """The per-sample results of one chunk: the numpy path on it (a tuple of arrays)."""
-    in_axes, method, argnum = plan
+    in_axes, method, argnum, key = plan
     if all(len(b) == 0 for b in blocks):                     # an empty chunk
         return tuple(np.zeros((0,) + t) for t in _tails(function, method, argnum))
     args, it_shared, it_blocks = [], iter(shared), iter(blocks)
     for ax in in_axes:
         args.append(next(it_shared) if ax is None else next(it_blocks))
-    return BatchedFunction(_thread_copy(function), in_axes)._per_sample(method, tuple(args),
-                                                                         argnum)
+    return BatchedFunction(_thread_copy(function, key), in_axes)._per_sample(
+        method, tuple(args), argnum)
 
 
 def _chunk_sums(function, plan, shared, *blocks):
@@ -253,7 +263,7 @@ def batched(B, method, args, argnum, reduce):
     fn = dask.delayed(F, name=function_key(F), traverse=False, pure=True)
     sh = dask.delayed(tuple(shared), name="fastgrad-shared-" + tokenize(tuple(shared)),
                       traverse=False, pure=True)
-    plan = (B.in_axes, method, argnum)
+    plan = (B.in_axes, method, argnum, fn.key)
     kernel = _chunk if reduce is None else _chunk_sums
     packed = da.blockwise(kernel, "i", fn, None, plan, None, sh, None, *blocks,
                           concatenate=True, dtype=object, meta=np.empty((0,), object),
