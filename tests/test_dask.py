@@ -22,6 +22,7 @@ from fastgrad import trace
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
+import fastgrad._dask  # noqa: E402  (imported by the first Dask call; here for its helpers)
 
 CONNECT_TIMEOUT = {"distributed.comm.timeouts.connect": "2s"}
 
@@ -144,6 +145,28 @@ def test_the_function_enters_the_graph_once_and_a_chunk_adds_only_small_tasks():
         fastgrad._dask.function_key(F)
     other = trace(lambda w, x, y: model(w, x, y) * 2.0, [0.1, 0.2, 0.3, 0.4], [1.0, 2.0], 0.5)
     assert fastgrad._dask.function_key(other) != fastgrad._dask.function_key(F)
+
+
+def test_a_thread_keeps_its_copies_of_the_most_recent_functions_by_program():
+    import threading
+    fd = fastgrad._dask
+    key = fd.function_key(F)
+    mine = fd._thread_copy(F, key)
+    assert mine is not F and mine.program.arrays["op"].tobytes() == \
+        F.program.arrays["op"].tobytes()
+    # a Function unpickled anew (a worker, every computation) finds the same copy
+    assert fd._thread_copy(pickle.loads(pickle.dumps(F)), key) is mine
+    theirs = []
+    t = threading.Thread(target=lambda: theirs.append(fd._thread_copy(F, key)))
+    t.start()
+    t.join()
+    assert theirs[0] is not mine                 # another thread, another copy
+    for i in range(fd.THREAD_COPIES):            # newer Functions push the oldest out
+        G = trace(lambda w, x, y, i=i: model(w, x, y) * (i + 2.0), [0.1, 0.2, 0.3, 0.4],
+                  [1.0, 2.0], 0.5)
+        fd._thread_copy(G, fd.function_key(G))
+    assert len(fd._THREAD.copies) == fd.THREAD_COPIES
+    assert fd._thread_copy(F, key) is not mine
 
 
 def test_a_function_of_ten_thousand_instructions_pickles_to_under_300_kb():
