@@ -19,6 +19,10 @@ Figures
 -------
 * parallel efficiency = T1 / (2 x T), T1 the best single-thread time (the one call or
   the loop over chunks, at any chunk size), T this row's time, 2 the cores;
+* CPU efficiency = CPU seconds of the best single-thread row / CPU seconds of this row
+  (time x cores used): the work a mode adds (Dask, pickling, transfers), whatever share
+  of the cores the machine's other jobs left; on idle cores the efficiency would come
+  near it (with perfect balance);
 * Dask's overhead per chunk = (T(dask.sync) - T(numpy.loop)) / chunks at that chunk
   size: what Dask adds to each chunk on one thread (graph, scheduling, concatenation);
 * cores' time lost per chunk = (2 x T - T(numpy.loop)) / chunks: overhead and idle
@@ -202,20 +206,29 @@ class Campaign:
 
     def t1(self):
         """The best single-thread median: the one call or the loop at any chunk size."""
-        cands = [self.median("numpy.loop", c) for c in self.chunks]
+        return self._best()[0]
+
+    def cpu1(self):
+        """The CPU seconds of the best single-thread row (its median time x cores)."""
+        t, key = self._best()
+        return t * float(np.median(self.cores[key]))
+
+    def _best(self):
+        cands = [(self.median("numpy.loop", c), ("numpy.loop", c)) for c in self.chunks]
         if ("numpy", None) in self.times:
-            cands.append(self.median("numpy", None))
+            cands.append((self.median("numpy", None), ("numpy", None)))
         return min(cands)
 
     def rows(self):
         """One dict per (mode, chunk): median, min, efficiency, overheads."""
-        t1, out = self.t1(), []
+        t1, cpu1, out = self.t1(), self.cpu1(), []
         if ("numpy", None) in self.times:
             t = self.times[("numpy", None)]
             out.append(dict(mode="numpy (one call)", chunk=self.n, chunks=1,
                             median=float(np.median(t)), min=min(t),
                             efficiency=t1 / float(np.median(t)), parallel=1,
                             cores=float(np.median(self.cores[("numpy", None)]))))
+            out[-1]["cpu_efficiency"] = cpu1 / (out[-1]["median"] * out[-1]["cores"])
         for c in self.chunks:
             k = -(-self.n // c)
             loop = self.median("numpy.loop", c)
@@ -226,6 +239,7 @@ class Campaign:
                 row = dict(mode=m, chunk=c, chunks=k, median=med, min=min(t),
                            efficiency=t1 / (p * med), parallel=p,
                            cores=float(np.median(self.cores[(m, c)])))
+                row["cpu_efficiency"] = cpu1 / (med * row["cores"])
                 if m == "dask.sync":
                     row["overhead_ms"] = (med - loop) / k * 1e3
                 if p == 2:
@@ -258,13 +272,15 @@ class Campaign:
             f"{self.work_per_sample} bytes a sample. Medians of {self.rounds} rounds, "
             f"modes interleaved. Single-thread baseline T1 = {self.t1():.3f} s (the best "
             f"of the one numpy call and the loop over chunks).", "",
-            "| mode | chunk | chunks | median s | min s | efficiency | cores used | Dask "
-            "overhead ms/chunk | cores' time lost ms/chunk | worker peak RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "| mode | chunk | chunks | median s | min s | efficiency | cores used | CPU "
+            "efficiency | Dask overhead ms/chunk | cores' time lost ms/chunk | worker peak "
+            "RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in self.rows():
             rss = "/".join(f"{b / 2**20:.0f}" for b in r["rss"]) if r.get("rss") else ""
             cells = [r["mode"], f"{r['chunk']:,}", str(r["chunks"]), f"{r['median']:.3f}",
                      f"{r['min']:.3f}", f"{r['efficiency']:.2f}", f"{r['cores']:.2f}",
+                     f"{r['cpu_efficiency']:.2f}",
                      f"{r['overhead_ms']:.3f}" if "overhead_ms" in r else "",
                      f"{r['lost_ms']:.3f}" if "lost_ms" in r else "", rss]
             lines.append("| " + " | ".join(cells) + " |")
