@@ -309,6 +309,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true",
                         help="write benchmarks/results/dask.md")
+    parser.add_argument("--append", action="store_true",
+                        help="append to benchmarks/results/dask.md (another size)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     n, chunks, rounds = sizes()
@@ -317,7 +319,7 @@ def main(argv=None):
                                                     "FASTGRAD_DASK_ROUNDS")
                    if k in os.environ)
     command = (env + " " if env else "") + "python -m benchmarks.dask_scaling" + (
-        " --write" if args.write else "")
+        " --write" if args.write else "") + (" --append" if args.append else "")
     campaign = Campaign(n, chunks, rounds)
     try:
         campaign.run()
@@ -325,9 +327,11 @@ def main(argv=None):
     finally:
         campaign.close()
     print(text)
-    if args.write:
+    if args.write or args.append:
         from pathlib import Path
         path = Path(__file__).resolve().parent / "results" / "dask.md"
+        if args.append and path.exists():
+            text = path.read_text() + "\n" + text.replace("# Dask:", "## Another size: Dask:", 1)
         path.write_text(text)
         print(f"wrote {path}")
 
