@@ -11,7 +11,7 @@ Sizes: ``FASTGRAD_DASK_SAMPLES`` (default 4e5; the issue's full size is 1e7) and
 ``FASTGRAD_DASK_CHUNKS`` (default ``1e4,3e4,1e5``; at full size ``1e4,1e5,1e6``),
 ``FASTGRAD_DASK_ROUNDS`` (default 5). The default is smaller than the issue's 1e7 because
 this machine's 2 cores are shared: a reverse sweep keeps 16 bytes per instruction and
-sample (the op partials), so one numpy call over 1e7 samples would need 32 GB of work
+sample (the op partials), so one numpy call over 1e7 samples would need 34 GB of work
 space: the one-call row runs only where that is under ``ONE_CALL_LIMIT`` bytes; the loop
 over chunks is then the single-thread baseline.
 
