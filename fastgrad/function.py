@@ -14,6 +14,7 @@ for a flat list of Values, a list for a nested one.
 """
 import functools
 import numbers
+import sys
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from . import _function, _scalar
 from ._function import BranchChanged, Program
 from ._scalar import Value
 
-__all__ = ["Function", "BatchedFunction", "trace", "load_function", "BranchChanged"]
+__all__ = ["Function", "BatchedFunction", "trace", "load_function", "BranchChanged",
+           "dask_client"]
 
 _FORMAT = "fastgrad.Function/1"
 
@@ -446,7 +448,12 @@ class BatchedFunction:
 
     Arguments marked 0 in ``in_axes`` carry a leading batch axis (all the same length
     N); the others are shared. Results have a leading batch axis: values ``(N,)`` (or
-    ``(N, n_outputs)``), gradients ``(N,) + argument shape``.
+    ``(N, n_outputs)``), gradients ``(N,) + argument shape``; every call takes
+    ``reduce="sum"`` or ``"mean"`` for their sum or mean over the samples instead.
+
+    A batched argument may be a ``dask.array.Array`` chunked along axis 0: the results
+    are then Dask arrays chunked the same way (nothing is computed until asked), or with
+    ``reduce=`` computed ndarrays, tree-reduced across chunks; see ``fastgrad._dask``.
     """
 
     def __init__(self, function, in_axes):
@@ -518,18 +525,15 @@ class BatchedFunction:
         v = values.reshape(F._n_out, N)
         return v[0].copy() if F._scalar_out else np.ascontiguousarray(v.T)
 
-    def __call__(self, *args):
-        """Per-sample outputs: shape ``(N,)`` (one output) or ``(N, n_outputs)``."""
+    # ---- per-sample results on numpy input (the chunk kernels of fastgrad._dask) -----
+
+    def _np_call(self, args):
         X, N = self._batch(args)
         values, _, _, _ = self.function._program.run(X, N)
-        return self._values(values, N)
+        return (self._values(values, N),)
 
-    def value_and_grad(self, *args, argnum=0):
-        """Per-sample values ``(N,)`` and gradients w.r.t. ``args[argnum]``: shape
-        ``(N,) + argument shape`` (a shared argument too: one gradient per sample)."""
+    def _np_value_and_grad(self, args, argnum):
         F = self.function
-        F._scalar_only("value_and_grad")
-        argnum = _check_argnum(argnum, F.n_args)
         shape = _shape(F._in_specs[argnum])
         X, N = self._batch(args)
         values, _, grads, _ = F._program.run(X, N, seed=np.ones(N))
@@ -537,9 +541,151 @@ class BatchedFunction:
         g = grads.reshape(-1, N)[off[argnum]:off[argnum + 1]].T
         return values.copy(), np.ascontiguousarray(g).reshape((N,) + shape)
 
-    def grad(self, *args, argnum=0):
-        """Per-sample gradients w.r.t. ``args[argnum]``: ``(N,) + argument shape``."""
-        return self.value_and_grad(*args, argnum=argnum)[1]
+    def _np_jacobian(self, args, argnum):
+        # one reverse sweep over the batch per output, as Function.jacobian
+        F = self.function
+        shape = _shape(F._in_specs[argnum])
+        X, N = self._batch(args)
+        off = F._offsets()
+        rows = []
+        for j in range(F._n_out):
+            seed = np.zeros(F._n_out * N)
+            seed[j * N:(j + 1) * N] = 1.0
+            _, _, grads, _ = F._program.run(X, N, seed=seed)
+            rows.append(grads.reshape(-1, N)[off[argnum]:off[argnum + 1]].T)
+        jac = np.stack(rows, axis=1)                    # (N, n_out, m)
+        out = () if F._scalar_out else (F._n_out,)
+        return (np.ascontiguousarray(jac).reshape((N,) + out + shape),)
+
+    def _np_hessian(self, args, argnum):
+        # as Function.hessian: m copies of every sample, tangent e_j in copy j
+        F = self.function
+        shape = _shape(F._in_specs[argnum])
+        X, N = self._batch(args)
+        off = F._offsets()
+        n_in, m = len(X) // N, off[argnum + 1] - off[argnum]
+        Xm = np.repeat(X, m)                            # input i, sample s, copy j
+        T = np.zeros((n_in, N, m))
+        T[off[argnum]:off[argnum + 1]] = np.eye(m)[:, None, :]
+        _, _, _, hv = F._program.run(Xm, N * m, tangent=T.ravel(), seed=np.ones(N * m),
+                                     second=True)
+        H = hv.reshape(n_in, N, m)[off[argnum]:off[argnum + 1]].transpose(1, 0, 2)
+        return (np.ascontiguousarray(H).reshape((N,) + shape + shape),)
+
+    def _per_sample(self, method, args, argnum):
+        """The per-sample results of ``method`` on numpy input, as a tuple of arrays."""
+        if method == "call":
+            return self._np_call(args)
+        return getattr(self, "_np_" + method)(args, argnum)
+
+    def _dispatch(self, method, args, argnum, reduce):
+        """The numpy path, or the Dask one where an argument is a Dask collection."""
+        _check_reduce(reduce)
+        F = self.function
+        if method != "call":
+            if method != "jacobian":
+                F._scalar_only(method)
+            argnum = _check_argnum(argnum, F.n_args)
+        if _any_dask(args):
+            from . import _dask
+            return _dask.batched(self, method, args, argnum, reduce)
+        res = self._per_sample(method, args, argnum)
+        if reduce is not None:
+            res = tuple(_reduced(r, reduce, len(r)) for r in res)
+        return res if method == "value_and_grad" else res[0]
+
+    # ---- the public calls ---------------------------------------------------------------
+
+    def __call__(self, *args, reduce=None):
+        """Per-sample outputs: shape ``(N,)`` (one output) or ``(N, n_outputs)``.
+
+        Parameters
+        ----------
+        *args
+            The Function's arguments; those marked 0 in ``in_axes`` with a leading batch
+            axis: numpy arrays (or sequences), or ``dask.array.Array`` chunked along it.
+        reduce : {None, "sum", "mean"}, optional
+            None: per-sample results (a Dask array, chunked like the batched arguments,
+            for Dask input; nothing is computed). ``"sum"``/``"mean"``: their sum or mean
+            over the samples (a float for one output, else an ndarray), tree-reduced
+            across chunks and computed for Dask input.
+        """
+        return self._dispatch("call", args, 0, reduce)
+
+    def value_and_grad(self, *args, argnum=0, reduce=None):
+        """Per-sample values ``(N,)`` and gradients w.r.t. ``args[argnum]``: shape
+        ``(N,) + argument shape`` (a shared argument too: one gradient per sample).
+
+        ``reduce="sum"`` or ``"mean"`` gives ``(value, gradient)`` summed or averaged over
+        the samples (a float and an array shaped like ``args[argnum]``: what
+        ``scipy.optimize.minimize(..., jac=True)`` takes). Dask input: see ``__call__``.
+        """
+        return self._dispatch("value_and_grad", args, argnum, reduce)
+
+    def grad(self, *args, argnum=0, reduce=None):
+        """Per-sample gradients w.r.t. ``args[argnum]``: ``(N,) + argument shape``
+        (``reduce``: see ``value_and_grad``)."""
+        return self.value_and_grad(*args, argnum=argnum, reduce=reduce)[1]
+
+    def jacobian(self, *args, argnum=0, reduce=None):
+        """Per-sample Jacobians of the outputs w.r.t. ``args[argnum]``: shape
+        ``(N,) + out_shape + arg_shape`` (``out_shape`` is ``()`` for one output),
+        sample ``s`` equal to ``function.jacobian`` at sample ``s``'s arguments
+        (``reduce``: see ``__call__``)."""
+        return self._dispatch("jacobian", args, argnum, reduce)
+
+    def hessian(self, *args, argnum=0, reduce=None):
+        """Per-sample Hessians of the one output w.r.t. ``args[argnum]``: shape
+        ``(N,) + arg_shape * 2``, sample ``s`` equal to ``function.hessian`` there
+        (``reduce``: see ``__call__``)."""
+        return self._dispatch("hessian", args, argnum, reduce)
+
+
+_REDUCE = (None, "sum", "mean")
+
+
+def _check_reduce(reduce):
+    if not (reduce is None or (isinstance(reduce, str) and reduce in _REDUCE[1:])):
+        raise ValueError(f"reduce must be None, 'sum' or 'mean', got {reduce!r}")
+
+
+def _reduced(per_sample, reduce, n):
+    """The sum (or mean) over axis 0 of per-sample results: a float where 0-d."""
+    total = np.sum(per_sample, axis=0)
+    if reduce == "mean":
+        total = total / n
+    return float(total) if np.ndim(total) == 0 else total
+
+
+def _any_dask(args):
+    """Whether an argument is a Dask collection, without importing dask."""
+    if "dask" not in sys.modules:       # no Dask collection can exist
+        return False
+    return any(type(a).__module__.split(".")[0] == "dask" for a in args)
+
+
+def dask_client(address=None, **cluster_kwargs):
+    """A ``distributed.Client``: to the scheduler at ``address``, or to a new
+    ``distributed.LocalCluster(**cluster_kwargs)`` of worker processes.
+
+    Batched Functions need no client (Dask's threaded scheduler runs them on every core);
+    with one active, they run on its cluster. Needs ``pip install "fastgrad[dask]"``.
+
+    Parameters
+    ----------
+    address : str, optional
+        A scheduler's address (``"tcp://host:8786"``); then ``cluster_kwargs`` must be
+        empty.
+    **cluster_kwargs
+        ``LocalCluster``'s arguments; the defaults here: ``processes=True``,
+        ``threads_per_worker=1`` (a Function's replay is one thread's work).
+
+    Returns
+    -------
+    distributed.Client
+    """
+    from . import _dask
+    return _dask.client(address, **cluster_kwargs)
 
 
 # --------------------------------------------------------------------------------------

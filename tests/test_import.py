@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-OPTIONAL = ("graphviz", "matplotlib", "tqdm", "torch", "autograd", "jax", "scipy",
-            "pandas", "urllib.request", "http.client", "zipfile", "tempfile")
+OPTIONAL = ("graphviz", "matplotlib", "tqdm", "torch", "autograd", "jax", "scipy", "dask",
+            "distributed", "pandas", "urllib.request", "http.client", "zipfile", "tempfile")
 
 # What `import fastgrad` adds to what a bare `import numpy` loads in the same interpreter:
 # a site set-up (sitecustomize, .pth hooks) may import any of OPTIONAL before fastgrad.
