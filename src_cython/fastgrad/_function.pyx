@@ -28,6 +28,16 @@ batch size under ``vmap``; slot s of sample j is ``val[s * B + j]``).
   carries ``adt[a] += adt[dst] * da + adj[dst] * dda``, which gives Hessian-vector
   products.
 
+Hessians: ``Program.hessian`` first reads the Hessian's sparsity pattern off the program
+(which inputs each slot depends on, and which of them meet in a nonzero second partial:
+each row's ``curvature`` bits), colours its columns so that no two columns of one
+colour have a nonzero in the same row (structurally orthogonal: a greedy distance-2
+colouring), and runs one forward-over-reverse direction per colour, the sum of its
+columns' unit vectors; each entry is then read directly from its column's colour. Every
+number that reaches an entry is computed by the same operations as in the dense sweep
+(one direction per column), the others adding exact zeros, so for finite partials the
+two agree; where a partial is not finite (0 * inf), the dense sweep is run instead.
+
 Guards: a guard row of the tape (a comparison made while recording) becomes an
 instruction that re-evaluates the comparison and checks its recorded outcome; where
 it differs, the sweep stops and ``BranchChanged`` is raised naming it. All sweeps run
@@ -35,11 +45,13 @@ without the GIL.
 """
 
 cimport cython
-from libc.stdint cimport INT32_MAX, int32_t, uint8_t
+from libc.math cimport isfinite
+from libc.stdint cimport INT32_MAX, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 
-from fastgrad._scalar cimport OP_LEAF, Tape, Value, n_ops, node_t, op_row
+from fastgrad._scalar cimport (CURV_XX, CURV_XY, CURV_YY, OP_LEAF, Tape, Value, n_ops,
+                               node_t, op_row)
 
 import numpy as np
 
@@ -248,6 +260,7 @@ cdef class Program:
     cdef readonly Py_ssize_t n_slots
     cdef Prog prog
     cdef object _work             # a _Work, or None while a sweep uses it
+    cdef dict _hess               # (lo, hi) -> the Hessian's colouring (or None: dense)
     cdef const uint8_t[::1] _op
     cdef const int32_t[::1] _dst, _a, _b, _inputs, _cslots, _outputs
     cdef const float64_t[::1] _k, _expect, _cvals
@@ -336,6 +349,85 @@ cdef class Program:
     def n_outputs(self):
         return len(self._outputs)
 
+    def hessian(self, const float64_t[::1] x, Py_ssize_t lo, Py_ssize_t hi,
+                bint dense=False):
+        """The Hessian of the one output w.r.t. inputs ``lo:hi`` at the inputs ``x``: an
+        ``(hi - lo, hi - lo)`` array.
+
+        One forward-over-reverse direction per colour of its columns (module docstring,
+        "Hessians"): the pattern and colouring of ``lo:hi`` are computed at the first
+        call and kept. ``dense``: one direction per column (the reference; also what runs
+        where colouring saves nothing or a partial is not finite).
+        """
+        cdef Py_ssize_t n_in = len(self._inputs), m = hi - lo, i, p, B
+        cdef const int32_t[::1] colour, indptr, indices
+        cdef float64_t[:, ::1] Hv
+        cdef const float64_t[::1] hv
+        if len(self._outputs) != 1:
+            raise ValueError(f"a Hessian needs one output; this program has "
+                             f"{len(self._outputs)}")
+        if not 0 <= lo <= hi <= n_in:
+            raise ValueError(f"inputs {lo}:{hi} are not within the program's {n_in}")
+        if x.shape[0] != n_in:
+            raise ValueError(f"expected {n_in} inputs, got {x.shape[0]} numbers")
+        X = np.asarray(x)
+        if m == 0:
+            self._run(x, 1, None, None, False, False)   # the guards still hold
+            return np.zeros((0, 0))
+        colouring = None if dense else self._colouring(lo, hi)
+        if colouring is not None:
+            colour, B, indptr, indices, T, ones = colouring
+            _, _, _, hv, finite = self._run(np.repeat(X, B), B, T, ones, True, True)
+            if finite:
+                H = np.zeros((m, m))
+                Hv = H
+                for i in range(m):
+                    for p in range(indptr[i], indptr[i + 1]):
+                        Hv[i, indices[p]] = hv[(lo + i) * B + colour[indices[p]]]
+                return H
+        # dense: all m directions at once, a batch of m copies of x, e_j in copy j
+        T = np.zeros((n_in, m))
+        T[lo:hi, :] = np.eye(m)
+        _, _, _, hv, _ = self._run(np.repeat(X, m), m, T.ravel(), np.ones(m), True, False)
+        return np.asarray(hv).reshape(n_in, m)[lo:hi, :].copy()
+
+    def hessian_colouring(self, Py_ssize_t lo, Py_ssize_t hi):
+        """``(colour, n_colours, pattern)`` of the Hessian w.r.t. inputs ``lo:hi``:
+        ``colour[j]`` the colour of column j (-1 for a column that is structurally zero),
+        ``pattern`` an (m, m) bool array of the entries that may be nonzero; None where
+        the Hessian is computed densely (no colouring saves a direction)."""
+        if not 0 <= lo <= hi <= len(self._inputs):
+            raise ValueError(f"inputs {lo}:{hi} are not within the program's "
+                             f"{len(self._inputs)}")
+        c = self._colouring(lo, hi)
+        if c is None:
+            return None
+        colour, _, indptr, indices, T, _ = c
+        n_colours = int(colour.max()) + 1 if len(colour) else 0
+        m = hi - lo
+        pattern = np.zeros((m, m), bool)
+        for i in range(m):
+            pattern[i, np.asarray(indices[indptr[i]:indptr[i + 1]])] = True
+        return np.asarray(colour).copy(), n_colours, pattern
+
+    cdef object _colouring(self, Py_ssize_t lo, Py_ssize_t hi):
+        # (colour, B, indptr, indices, tangents, seeds) of inputs lo:hi, or None (dense):
+        # made at the first call, kept
+        if self._hess is None:
+            self._hess = {}
+        key = (lo, hi)
+        if key not in self._hess:
+            c = _hessian_colouring(&self.prog, self._inputs, lo, hi)
+            if c is not None:
+                colour, n_colours, indptr, indices = c
+                B = max(n_colours, 1)           # no colour at all: one zero direction
+                T = np.zeros((len(self._inputs), B))
+                cols = np.flatnonzero(colour >= 0)
+                T[lo + cols, colour[cols]] = 1.0
+                c = (colour, B, indptr, indices, T.ravel(), np.ones(B))
+            self._hess[key] = c
+        return self._hess[key]
+
     @cython.boundscheck(False)
     @cython.wraparound(False)
     def run(self, const float64_t[::1] x, Py_ssize_t B, tangent=None, seed=None,
@@ -348,9 +440,18 @@ cdef class Program:
         Returns ``(values, tangents_out, gradients, hvp)``, None where not asked for;
         raises ``BranchChanged`` where a guard fails.
         """
+        return self._run(x, B, tangent, seed, second, False)[:4]
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef tuple _run(self, const float64_t[::1] x, Py_ssize_t B, object tangent, object seed,
+                    bint second, bint check):
+        # run()'s sweeps; the tuple's fifth item (with ``check`` and ``second``): whether
+        # every partial and tangent of a partial of the sweeps is finite
         cdef Py_ssize_t n_in = len(self._inputs), n_out = len(self._outputs)
         cdef Py_ssize_t S = self.n_slots, n = self.prog.n, i, j, s
         cdef const float64_t[::1] tx, sd
+        cdef bint finite = True
         if B < 1 or x.shape[0] != n_in * B:
             raise ValueError(f"expected {n_in} inputs x {B} samples, got {x.shape[0]} numbers")
         if tangent is not None:
@@ -425,7 +526,10 @@ cdef class Program:
                 if second:
                     hv = np.empty(n_in * B)
                     _gather(adt, self._inputs, B, hv)
-            return values, tangents, grads, hv
+                    if check:
+                        with nogil:
+                            finite = _finite(&self.prog, B, da, db, dda, ddb)
+            return values, tangents, grads, hv, finite
         finally:
             self._work = work
 
@@ -552,3 +656,161 @@ cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t*
             gb[s] += g * pb[s]
             ta[s] += gt * pa[s] + g * qa[s]
             tb[s] += gt * pb[s] + g * qb[s]
+
+
+# --------------------------------------------------------------------------------------
+# The Hessian's sparsity pattern and colouring
+# --------------------------------------------------------------------------------------
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _finite(const Prog* P, Py_ssize_t B, const float64_t* da, const float64_t* db,
+                  const float64_t* dda, const float64_t* ddb) noexcept nogil:
+    # every partial and tangent of a partial a forward-over-reverse sweep kept is finite
+    cdef Py_ssize_t i, s
+    cdef const OpRow* row
+    cdef float64_t acc = 0.0
+    for i in range(P.n):
+        row = P.row[i]
+        if row.guard:
+            continue
+        for s in range(i * B, (i + 1) * B):
+            acc += 0.0 * (da[s] + dda[s])           # nan as soon as one is inf or nan
+        if row.arity == 2:
+            for s in range(i * B, (i + 1) * B):
+                acc += 0.0 * (db[s] + ddb[s])
+    return acc == 0.0
+
+
+cdef inline Py_ssize_t _or_rows(uint64_t* H, Py_ssize_t W, const uint64_t* u,
+                                const uint64_t* v) noexcept nogil:
+    # H[i] |= v for every i in u (rows of W words); returns the words written
+    cdef Py_ssize_t w, k, done = 0
+    cdef uint64_t bits
+    cdef uint64_t* h
+    for w in range(W):
+        bits = u[w]
+        while bits:
+            h = H + (w * 64 + _ctz(bits)) * W
+            for k in range(W):
+                h[k] |= v[k]
+            bits &= bits - 1
+            done += W
+    return done
+
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static int fastgrad_ctz64(unsigned long long x) {
+        unsigned long i; _BitScanForward64(&i, x); return (int)i; }
+    #else
+    static int fastgrad_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #endif
+    """
+    int _ctz "fastgrad_ctz64"(uint64_t x) noexcept nogil
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef object _hessian_colouring(const Prog* P, const int32_t[::1] inputs, Py_ssize_t lo,
+                               Py_ssize_t hi):
+    """The colouring of the Hessian w.r.t. inputs lo:hi (see the module docstring):
+    ``(colour, n_colours, indptr, indices)`` with the pattern's rows as CSR, or None
+    where no colouring saves a direction (or the pattern costs more than a dense sweep)."""
+    cdef Py_ssize_t m = hi - lo, W = (hi - lo + 63) // 64, i, j, k, w, c, p, n_colours = 0
+    cdef Py_ssize_t S = P.n_slots, budget = P.n * max(m, 64), work = 0, nnz = 0
+    cdef const OpRow* row
+    cdef uint64_t* dom = <uint64_t*>calloc(S * W, sizeof(uint64_t))
+    cdef uint64_t* H = <uint64_t*>calloc(m * W, sizeof(uint64_t))
+    cdef int32_t* colour = <int32_t*>malloc(m * sizeof(int32_t))
+    cdef int32_t* stamp = <int32_t*>malloc(m * sizeof(int32_t))
+    cdef uint64_t* ua
+    cdef uint64_t* ub
+    cdef uint64_t* ud
+    cdef uint64_t bits, bits2
+    cdef int curv
+    cdef bint any_row
+    try:
+        if dom == NULL or H == NULL or colour == NULL or stamp == NULL:
+            raise MemoryError("fastgrad.Function: cannot allocate the Hessian's pattern")
+        with nogil:
+            # which of the inputs lo:hi each slot depends on; where they meet in a
+            # nonzero second partial, the Hessian may be nonzero
+            for j in range(m):
+                dom[inputs[lo + j] * W + j // 64] |= (<uint64_t>1) << (j % 64)
+            for i in range(P.n):
+                row = P.row[i]
+                if row.guard:
+                    continue
+                ua = dom + P.a[i] * W
+                ub = dom + P.b[i] * W
+                ud = dom + P.dst[i] * W
+                curv = row.curvature
+                if row.arity != 2:
+                    curv &= CURV_XX
+                if curv:
+                    if curv & CURV_XX:
+                        work += _or_rows(H, W, ua, ua)
+                    if curv & CURV_YY:
+                        work += _or_rows(H, W, ub, ub)
+                    if curv & CURV_XY:
+                        work += _or_rows(H, W, ua, ub)
+                        work += _or_rows(H, W, ub, ua)
+                    if work > budget:               # dearer than a dense sweep
+                        break
+                for w in range(W):
+                    ud[w] = (ua[w] | ub[w]) if row.arity == 2 else ua[w]
+        if work > budget:
+            return None
+        with nogil:
+            # greedy distance-2 colouring: column j avoids the colour of every column
+            # that has a nonzero in a row where j has one
+            for j in range(m):
+                colour[j] = -1
+                stamp[j] = -1
+            for j in range(m):
+                any_row = False
+                for w in range(W):
+                    bits = H[j * W + w]
+                    while bits:
+                        i = w * 64 + _ctz(bits)
+                        bits &= bits - 1
+                        any_row = True
+                        nnz += 1
+                        for k in range(W):
+                            bits2 = H[i * W + k]
+                            while bits2:
+                                c = colour[k * 64 + _ctz(bits2)]
+                                bits2 &= bits2 - 1
+                                if c >= 0:
+                                    stamp[c] = <int32_t>j
+                if not any_row:
+                    continue                        # a structurally zero column
+                c = 0
+                while stamp[c] == j:
+                    c += 1
+                colour[j] = <int32_t>c
+                if c + 1 > n_colours:
+                    n_colours = c + 1
+        if n_colours >= m:
+            return None
+        indptr = np.zeros(m + 1, np.int32)
+        indices = np.empty(nnz, np.int32)
+        p = 0
+        for i in range(m):
+            for w in range(W):
+                bits = H[i * W + w]
+                while bits:
+                    indices[p] = w * 64 + _ctz(bits)
+                    bits &= bits - 1
+                    p += 1
+            indptr[i + 1] = p
+        col = np.array(<int32_t[:m]>colour, dtype=np.int32)
+        return col, n_colours, indptr, indices
+    finally:
+        free(dom)
+        free(H)
+        free(colour)
+        free(stamp)
