@@ -50,8 +50,9 @@ from libc.stdint cimport INT32_MAX, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 
-from fastgrad._scalar cimport (CURV_XX, CURV_XY, CURV_YY, OP_LEAF, Tape, Value, n_ops,
-                               node_t, op_row)
+from fastgrad._scalar cimport (CURV_XX, CURV_XY, CURV_YY, OP_LEAF, UNIT_NEG_X,
+                               UNIT_NEG_Y, UNIT_X, UNIT_Y, Tape, Value, n_ops, node_t,
+                               op_row)
 
 import numpy as np
 
@@ -236,6 +237,23 @@ cdef class _Work:
             free(self.buf[i])
 
 
+cdef uint8_t _kind(const OpRow* row) noexcept nogil:
+    # how the reverse sweep treats an instruction of this row (K_* in _function.pxd)
+    if row.guard:
+        return K_GUARD
+    if row.arity == 2:
+        if row.unit == UNIT_X | UNIT_Y:
+            return K_ADD
+        if row.unit == UNIT_X | UNIT_NEG_Y:
+            return K_SUB
+        return K_TWO
+    if row.unit == UNIT_X:
+        return K_COPY
+    if row.unit == UNIT_NEG_X:
+        return K_NEGATE
+    return K_ONE
+
+
 _ARRAYS = {"op": np.uint8, "dst": np.int32, "a": np.int32, "b": np.int32, "k": np.float64,
            "expect": np.float64, "inputs": np.int32, "const_slots": np.int32,
            "const_vals": np.float64, "outputs": np.int32}
@@ -268,7 +286,7 @@ cdef class Program:
     def __init__(self, dict arrays):
         cdef Py_ssize_t i, n, n_slots
         cdef const OpRow* row
-        if self.prog.row != NULL:
+        if self.prog.row != NULL or self.prog.kind != NULL:
             raise RuntimeError("Program.__init__ may be called only once: a program is "
                                "immutable")
         try:
@@ -328,13 +346,17 @@ cdef class Program:
         self.prog.k = &self._k[0] if n else NULL
         self.prog.expect = &self._expect[0] if n else NULL
         self.prog.row = <const OpRow**>malloc(max(n, 1) * sizeof(OpRow*))
-        if self.prog.row == NULL:
+        self.prog.kind = <uint8_t*>malloc(max(n, 1))
+        if self.prog.row == NULL or self.prog.kind == NULL:
             raise MemoryError("fastgrad.Function: cannot allocate the program")
         for i in range(n):
-            self.prog.row[i] = op_row(self._op[i])
+            row = op_row(self._op[i])
+            self.prog.row[i] = row
+            (<uint8_t*>self.prog.kind)[i] = _kind(row)
 
     def __dealloc__(self):
         free(<void*>self.prog.row)
+        free(<void*>self.prog.kind)
 
     @property
     def n_instructions(self):
@@ -611,8 +633,10 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
 cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t* da,
                    const float64_t* db, float64_t* adt, const float64_t* dda,
                    const float64_t* ddb, const float64_t* zeros) noexcept nogil:
-    # An op of one Value operand reads its second partial from `zeros` (B zeros) and adds
-    # nothing into the sink (slot 0): one loop for every op, no per-op code.
+    # The adjoints (and with adt their tangents). Each instruction takes and clears its
+    # result's adjoint and adds it, times the partials, into its operands'; unit
+    # partials (K_ADD ...) add or subtract without multiplying; ops of one operand touch
+    # only that one.
     cdef Py_ssize_t i, s
     cdef float64_t g, gt
     cdef float64_t* go
@@ -625,37 +649,112 @@ cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t*
     cdef const float64_t* pb
     cdef const float64_t* qa
     cdef const float64_t* qb
-    cdef const OpRow* row
+    cdef uint8_t kind
+    if adt == NULL and B == 1:
+        _reverse_one(P, adj, da, db)
+        return
     for i in range(P.n - 1, -1, -1):
-        row = P.row[i]
-        if row.guard:
+        kind = P.kind[i]
+        if kind == K_GUARD:
             continue
         go = adj + P.dst[i] * B
         ga = adj + P.a[i] * B
         gb = adj + P.b[i] * B
         pa = da + i * B
-        pb = (db + i * B) if row.arity == 2 else zeros
         if adt == NULL:
-            for s in range(B):
-                g = go[s]
-                go[s] = 0.0
-                ga[s] += g * pa[s]
-                gb[s] += g * pb[s]
+            if kind == K_TWO:
+                pb = db + i * B
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g * pa[s]
+                    gb[s] += g * pb[s]
+            elif kind == K_ONE:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g * pa[s]
+            elif kind == K_ADD:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+                    gb[s] += g
+            elif kind == K_SUB:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+                    gb[s] -= g
+            elif kind == K_COPY:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+            else:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] -= g
             continue
         to = adt + P.dst[i] * B
         ta = adt + P.a[i] * B
-        tb = adt + P.b[i] * B
         qa = dda + i * B
-        qb = (ddb + i * B) if row.arity == 2 else zeros
-        for s in range(B):
-            g = go[s]
-            gt = to[s]
-            go[s] = 0.0
-            to[s] = 0.0
-            ga[s] += g * pa[s]
-            gb[s] += g * pb[s]
-            ta[s] += gt * pa[s] + g * qa[s]
-            tb[s] += gt * pb[s] + g * qb[s]
+        if kind == K_TWO or kind == K_ADD or kind == K_SUB:
+            tb = adt + P.b[i] * B
+            pb = db + i * B
+            qb = ddb + i * B
+            for s in range(B):
+                g = go[s]
+                gt = to[s]
+                go[s] = 0.0
+                to[s] = 0.0
+                ga[s] += g * pa[s]
+                gb[s] += g * pb[s]
+                ta[s] += gt * pa[s] + g * qa[s]
+                tb[s] += gt * pb[s] + g * qb[s]
+        else:
+            for s in range(B):
+                g = go[s]
+                gt = to[s]
+                go[s] = 0.0
+                to[s] = 0.0
+                ga[s] += g * pa[s]
+                ta[s] += gt * pa[s] + g * qa[s]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
+                       const float64_t* db) noexcept nogil:
+    # _reverse of one sample, without the loops over the batch
+    cdef Py_ssize_t i
+    cdef float64_t g
+    cdef uint8_t kind
+    cdef const slot_t* dst = P.dst
+    cdef const slot_t* a = P.a
+    cdef const slot_t* b = P.b
+    for i in range(P.n - 1, -1, -1):
+        kind = P.kind[i]
+        if kind == K_GUARD:
+            continue
+        g = adj[dst[i]]
+        adj[dst[i]] = 0.0
+        if kind == K_TWO:
+            adj[a[i]] += g * da[i]
+            adj[b[i]] += g * db[i]
+        elif kind == K_ONE:
+            adj[a[i]] += g * da[i]
+        elif kind == K_ADD:
+            adj[a[i]] += g
+            adj[b[i]] += g
+        elif kind == K_SUB:
+            adj[a[i]] += g
+            adj[b[i]] -= g
+        elif kind == K_COPY:
+            adj[a[i]] += g
+        else:
+            adj[a[i]] -= g
 
 
 # --------------------------------------------------------------------------------------

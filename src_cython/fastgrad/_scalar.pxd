@@ -29,6 +29,14 @@ cdef enum:
     CURV_XY = 2             # d2f/dxdy
     CURV_YY = 4             # d2f/dy2
 
+# Partials that are the constant +1 or -1 whatever the operands (OpRow.unit): a reverse
+# sweep adds or subtracts the adjoint instead of multiplying (_function.pyx).
+cdef enum:
+    UNIT_X = 1              # d/dx == +1
+    UNIT_NEG_X = 2          # d/dx == -1
+    UNIT_Y = 4              # d/dy == +1
+    UNIT_NEG_Y = 8          # d/dy == -1
+
 cdef struct OpRow:
     const char* key         # unique id ("rsubk"): tests and the reference engine use it
     const char* name        # what Value.op shows ("-")
@@ -39,6 +47,7 @@ cdef struct OpRow:
     rule_t rule             # forward value and local partials
     rule2_t rule2           # second partials
     int curvature           # CURV_* bits of the second partials that may be nonzero
+    int unit                # UNIT_* bits: partials that are constant +-1 (0: none)
     const char* doc         # docstring of the method (NULL without one)
 
 cdef const OpRow* op_row(int code) noexcept nogil
