@@ -344,7 +344,12 @@ class Function:
         self._scalar_only("hessian")
         argnum = _check_argnum(argnum, self.n_args)
         arg_shape = _shape(self._in_specs[argnum])
-        x = self._flat_args(args)
+        a = args[0] if len(args) == 1 else None
+        if (type(a) is np.ndarray and a.dtype == np.float64 and self.n_args == 1
+                and a.shape == arg_shape):     # one flat array: taken as it is
+            x = np.ascontiguousarray(a)
+        else:
+            x = self._flat_args(args)
         off = self._offsets()
         H = self._program.hessian(x, off[argnum], off[argnum + 1], _dense)
         H = H.reshape(arg_shape + arg_shape)
@@ -493,7 +498,7 @@ class BatchedFunction:
             if ax is None:
                 flat = []
                 _flatten(a, spec, f"argument {i}", flat)
-                cols.append(np.repeat(np.array(flat, dtype=np.float64)[:, None], N, axis=1))
+                cols.append(np.broadcast_to(np.array(flat, dtype=np.float64)[:, None], (len(flat), N)))
             else:
                 if isinstance(a, np.ndarray) and _is_flat(spec):
                     if a.ndim != 2 or a.shape[1] != len(spec):

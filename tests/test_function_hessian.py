@@ -255,3 +255,24 @@ def test_curvature_bits_of_the_bilinear_ops_are_exact():
     assert _scalar.curvature(keys["tanh"]) == (True, False, False)
     with pytest.raises(ValueError, match="op code"):
         _scalar.curvature(len(_scalar.OPS))
+
+
+def test_hessian_takes_arrays_lists_and_strided_views_alike():
+    F = trace(rosenbrock_chained, np.ones(6))
+    x = np.linspace(-1.0, 1.5, 12)[::2]                  # a strided view
+    expected = rosenbrock_chained_hessian(x)
+    for arg in (x, x.copy(), x.tolist()):
+        assert np.array_equal(F.hessian(arg), F.hessian(x.tolist()))
+        assert np.allclose(F.hessian(arg), expected, rtol=1e-12, atol=1e-12)
+    x32 = x.astype(np.float32)                           # converted, as in every call
+    assert np.array_equal(F.hessian(x32), F.hessian(x32.astype(np.float64)))
+    with pytest.raises(ValueError, match="expected 6 items"):
+        F.hessian(np.ones(5))
+    with pytest.raises(TypeError, match="real numbers"):
+        F.hessian(np.ones(6, complex))
+    G = trace(lambda t: t.sin() * t, 0.5)
+    t = 0.8
+    assert math.isclose(G.hessian(np.float64(t)), 2 * math.cos(t) - t * math.sin(t),
+                        rel_tol=1e-14)
+    assert math.isclose(G.hessian(np.array(t)), 2 * math.cos(t) - t * math.sin(t),
+                        rel_tol=1e-14)

@@ -607,23 +607,38 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
         ta = tan + P.a[i] * B
         tb = tan + P.b[i] * B
         to = tan + P.dst[i] * B
+        if dda == NULL:
+            if row.arity == 2:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s] + pb[s] * tb[s]
+            else:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s]
+            continue
+        # the tangents and the tangents of the partials in one loop; a linear row's
+        # second partials are zeros (its rule2 is not called: 0.0 * t as with them)
+        qa = dda + i * B
+        qb = ddb + i * B
+        if row.curvature == 0:
+            if row.arity == 2:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s] + pb[s] * tb[s]
+                    qa[s] = 0.0 * ta[s] + 0.0 * tb[s]
+                    qb[s] = 0.0 * ta[s] + 0.0 * tb[s]
+            else:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s]
+                    qa[s] = 0.0 * ta[s]
+            continue
+        row.rule2(B, x, y, hxx, hxy, hyy)
         if row.arity == 2:
             for s in range(B):
                 to[s] = pa[s] * ta[s] + pb[s] * tb[s]
-        else:
-            for s in range(B):
-                to[s] = pa[s] * ta[s]
-        if dda == NULL:
-            continue
-        row.rule2(B, x, y, hxx, hxy, hyy)
-        qa = dda + i * B
-        qb = ddb + i * B
-        if row.arity == 2:
-            for s in range(B):
                 qa[s] = hxx[s] * ta[s] + hxy[s] * tb[s]
                 qb[s] = hxy[s] * ta[s] + hyy[s] * tb[s]
         else:
             for s in range(B):
+                to[s] = pa[s] * ta[s]
                 qa[s] = hxx[s] * ta[s]
     return -1
 
