@@ -366,6 +366,8 @@ def backend_context(name):
                              else f"default ({os.cpu_count()} cores)"))
     elif library == "casadi":
         threads = "1 (CasADi's virtual machine)"
+    elif library == "cfloor":
+        threads = "1 (C, -O2)"
     else:                                               # fastgrad's arrays, autograd, numpy
         threads = f"BLAS {blas_threads()}"
     return {"versions": versions, "threads": threads}
