@@ -93,3 +93,25 @@ def test_the_linear_ops_have_unit_bits():
     assert units["mul"] == (None, None) and units["tanh"] == (None, None)
     with pytest.raises(ValueError, match="op code"):
         _scalar.unit(-1)
+
+
+@pytest.mark.parametrize("form", ["x*a", "a*x", "x*x", "x+a", "a+x", "x+x", "x-a", "a-x",
+                                  "x-x", "-x", "x+1", "1-x"])
+def test_one_sample_sweep_on_chains_of_every_operand_order(form):
+    # the one-sample sweep keeps the adjoint the next instruction reads in a register:
+    # chains where that operand is the first, the second, or both, against eager
+    step = {"x*a": lambda x, a: x * a, "a*x": lambda x, a: a * x, "x*x": lambda x, a: x * x,
+            "x+a": lambda x, a: x + a, "a+x": lambda x, a: a + x, "x+x": lambda x, a: x + x,
+            "x-a": lambda x, a: x - a, "a-x": lambda x, a: a - x, "x-x": lambda x, a: x - x,
+            "-x": lambda x, a: -x, "x+1": lambda x, a: x + 1.0, "1-x": lambda x, a: 1.0 - x}[form]
+
+    def chain(x, a):
+        for _ in range(40):
+            x = step(x, a).tanh() * 0.9 + a.sin() * x
+        return x
+    F = trace(chain, 0.3, 0.7)
+    for point in ([0.3, 0.7], [-0.8, 0.2], [1.1, -0.5]):
+        value, grads = eager(chain, point)
+        assert same(F(*point), value)
+        assert same(F.grad(*point, argnum=0), grads[0])
+        assert same(F.grad(*point, argnum=1), grads[1])

@@ -742,9 +742,13 @@ cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t*
 @cython.wraparound(False)
 cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
                        const float64_t* db) noexcept nogil:
-    # _reverse of one sample, without the loops over the batch
+    # _reverse of one sample, without the loops over the batch. The adjoint of the
+    # operand that the previous instruction (i - 1) computed is kept in a register
+    # (`carry`, the value of adj[held]) rather than stored and loaded again: on a chain
+    # of instructions that is the critical path. The same operations in the same order.
     cdef Py_ssize_t i
-    cdef float64_t g
+    cdef float64_t g, carry = 0.0
+    cdef slot_t d, x, y, held = -1, nxt
     cdef uint8_t kind
     cdef const slot_t* dst = P.dst
     cdef const slot_t* a = P.a
@@ -753,23 +757,59 @@ cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
         kind = P.kind[i]
         if kind == K_GUARD:
             continue
-        g = adj[dst[i]]
-        adj[dst[i]] = 0.0
-        if kind == K_TWO:
-            adj[a[i]] += g * da[i]
-            adj[b[i]] += g * db[i]
-        elif kind == K_ONE:
-            adj[a[i]] += g * da[i]
-        elif kind == K_ADD:
-            adj[a[i]] += g
-            adj[b[i]] += g
-        elif kind == K_SUB:
-            adj[a[i]] += g
-            adj[b[i]] -= g
-        elif kind == K_COPY:
-            adj[a[i]] += g
+        d = dst[i]
+        if d == held:
+            g = carry
         else:
-            adj[a[i]] -= g
+            if held >= 0:
+                adj[held] = carry
+            g = adj[d]
+        adj[d] = 0.0
+        held = -1
+        nxt = dst[i - 1] if i > 0 else -1
+        x = a[i]
+        if kind == K_ONE or kind == K_COPY or kind == K_NEGATE:
+            if kind == K_ONE:
+                carry = adj[x] + g * da[i]
+            elif kind == K_COPY:
+                carry = adj[x] + g
+            else:
+                carry = adj[x] - g
+            held = x
+            continue
+        y = b[i]
+        if x == y:                      # both partials into one slot, a's first
+            if kind == K_TWO:
+                carry = (adj[x] + g * da[i]) + g * db[i]
+            elif kind == K_ADD:
+                carry = (adj[x] + g) + g
+            else:
+                carry = (adj[x] + g) - g
+            held = x
+        elif y == nxt:                  # keep b's adjoint, store a's
+            if kind == K_TWO:
+                adj[x] += g * da[i]
+                carry = adj[y] + g * db[i]
+            elif kind == K_ADD:
+                adj[x] += g
+                carry = adj[y] + g
+            else:
+                adj[x] += g
+                carry = adj[y] - g
+            held = y
+        else:                           # keep a's adjoint, store b's
+            if kind == K_TWO:
+                adj[y] += g * db[i]
+                carry = adj[x] + g * da[i]
+            elif kind == K_ADD:
+                adj[y] += g
+                carry = adj[x] + g
+            else:
+                adj[y] -= g
+                carry = adj[x] + g
+            held = x
+    if held >= 0:
+        adj[held] = carry
 
 
 # --------------------------------------------------------------------------------------
