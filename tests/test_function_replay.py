@@ -115,3 +115,40 @@ def test_one_sample_sweep_on_chains_of_every_operand_order(form):
         assert same(F(*point), value)
         assert same(F.grad(*point, argnum=0), grads[0])
         assert same(F.grad(*point, argnum=1), grads[1])
+
+
+def test_result_arrays_are_reused_only_when_nothing_refers_to_them():
+    import weakref
+    F = trace(lambda w, x: (w[0] * x + w[1]).tanh() * w[2], [0.1, 0.2, 0.3], 0.5)
+    B = F.vmap((None, 0))
+    W = np.array([0.3, -0.2, 1.5])
+    X1, X2 = np.linspace(-1, 1, 50), np.linspace(2, 3, 50)
+    P = F.program
+    x1 = np.concatenate([np.repeat(W[:, None], 50, axis=1), X1[None, :]]).ravel()
+    x2 = np.concatenate([np.repeat(W[:, None], 50, axis=1), X2[None, :]]).ravel()
+    ones = np.ones(50)
+    # held: a later call returns a new array and leaves the held one alone
+    g1 = P.run(x1, 50, seed=ones)[2]
+    kept = g1.copy()
+    g2 = P.run(x2, 50, seed=ones)[2]
+    assert g2 is not g1 and np.array_equal(g1, kept) and not np.array_equal(g2, kept)
+    # a view, or a weak reference, keeps it too
+    view = P.run(x1, 50, seed=ones)[2][10:20]
+    kept_view = view.copy()
+    P.run(x2, 50, seed=ones)
+    assert np.array_equal(view, kept_view)
+    a = P.run(x1, 50, seed=ones)[2]
+    ref, kept_a = weakref.ref(a), a.copy()
+    del a
+    assert ref() is not None                    # alive through the Program's list only
+    P.run(x2, 50, seed=ones)                    # not filled again: let go instead
+    assert ref() is None or np.array_equal(ref(), kept_a)
+    # dropped: the next call fills the same memory (no fresh pages), with new numbers
+    del ref
+    b = P.run(x1, 50, seed=ones)[2]
+    address = b.ctypes.data
+    del b
+    c = P.run(x2, 50, seed=ones)[2]
+    assert c.ctypes.data == address
+    assert np.array_equal(c.reshape(4, 50)[:3].T, B.grad(W, X2))
+    assert np.array_equal(g1, kept)
