@@ -28,6 +28,19 @@ def _compiler():
     return None
 
 
+def compiler_version():
+    """The first line of the C compiler's ``--version``, or None without one."""
+    cc = _compiler()
+    if cc is None:
+        return None
+    try:
+        out = subprocess.run(cc + ["--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    first = (out.stdout or out.stderr).strip().splitlines()
+    return first[0] if first else None
+
+
 def load():
     """The compiled floor: a ``Floor`` with ``value(a, b, x0)`` and
     ``value_and_grad(a, b, x0)``."""

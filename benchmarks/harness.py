@@ -376,9 +376,11 @@ def backend_context(name):
 def session_context():
     """Everything about the run's libraries and threads, for the JSON's header."""
     from .backends import REGISTRY
-    dists = list(dict.fromkeys([b.library for b in REGISTRY] + ["jaxlib", "pytest-benchmark",
-                                                                "matplotlib"]))
+    dists = list(dict.fromkeys([b.library for b in REGISTRY if b.library != "cfloor"]
+                               + ["jaxlib", "pytest-benchmark", "matplotlib"]))
     libs = {d: version(d) for d in dists}
+    from . import cfloor                    # the C floor's compiler, not a distribution
+    libs["C compiler"] = cfloor.compiler_version()
     info = {"python": platform.python_version(), "executable": sys.executable,
             "cpu_count": os.cpu_count(), "libraries": libs,
             "environment": {v: os.environ.get(v) for v in THREAD_VARIABLES},

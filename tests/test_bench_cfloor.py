@@ -48,3 +48,10 @@ def test_a_failing_build_says_what_failed(monkeypatch):
     monkeypatch.setattr(cfloor, "_compiler", lambda: ["false"])
     with pytest.raises(ImportError, match="building chain_floor.c failed"):
         cfloor.load()
+
+
+def test_the_compiler_version_is_one_line_or_none(monkeypatch):
+    version = cfloor.compiler_version()
+    assert version is None or (version and "\n" not in version)
+    monkeypatch.setattr(cfloor, "_compiler", lambda: None)
+    assert cfloor.compiler_version() is None
