@@ -498,7 +498,8 @@ class BatchedFunction:
             if ax is None:
                 flat = []
                 _flatten(a, spec, f"argument {i}", flat)
-                cols.append(np.broadcast_to(np.array(flat, dtype=np.float64)[:, None], (len(flat), N)))
+                shared = np.array(flat, dtype=np.float64)[:, None]
+                cols.append(np.broadcast_to(shared, (len(flat), N)))   # not copied N times
             else:
                 if isinstance(a, np.ndarray) and _is_flat(spec):
                     if a.ndim != 2 or a.shape[1] != len(spec):
