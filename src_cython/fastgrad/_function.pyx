@@ -46,7 +46,6 @@ without the GIL.
 
 cimport cython
 from cpython.ref cimport Py_REFCNT
-from libc.math cimport isfinite
 from libc.stdint cimport INT32_MAX, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
