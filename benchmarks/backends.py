@@ -80,6 +80,7 @@ REGISTRY = (
     Backend("jax.nojit", "jax", "JAX no jit", ("hessian",), "#98df8a"),
     Backend("casadi", "casadi", "CasADi", ("hessian", "function"), "#aec7e8"),
     Backend("numpy", "numpy", "numpy floor", ("tensor", "function"), "#7f7f7f", counted=True),
+    Backend("cfloor", "cfloor", "C by hand", ("function",), "#444444"),
 )
 BY_NAME = {b.name: b for b in REGISTRY}
 
@@ -114,9 +115,10 @@ _INSTALL = {
     "torch": "pip install torch==2.13.0 (the CPU build; or fastgrad[bench])",
     "jax": "pip install jax jaxlib",
     "casadi": "pip install casadi",
+    "cfloor": "install a C compiler (cc, gcc or clang) or set $CC",
 }
 _WHAT = {"micrograd": "micrograd", "autograd": "HIPS autograd", "torch": "PyTorch",
-         "jax": "JAX", "casadi": "CasADi"}
+         "jax": "JAX", "casadi": "CasADi", "cfloor": "A C compiler"}
 
 
 def _import(library):
@@ -149,6 +151,9 @@ def _import(library):
     if library == "casadi":
         import casadi
         return casadi
+    if library == "cfloor":                 # chain_floor.c, built now (ImportError: none)
+        from . import cfloor
+        return cfloor.load()
     raise ValueError(f"unknown library {library!r}")
 
 

@@ -266,10 +266,10 @@ NODES_PER_REPEAT = 3        # x * a, + b, tanh
 CHAIN_LEAVES = (0.9, 0.1, 0.5)      # a, b, x0
 
 
-def chain_leaves(engine):
+def chain_leaves(engine, leaves=CHAIN_LEAVES):
     """The leaves of a chain: ``(a, b, x0)``."""
     V = engine.Value
-    return tuple(V(v) for v in CHAIN_LEAVES)
+    return tuple(V(v) for v in leaves)
 
 
 def build_chain(tanh, a, b, x, repeats):
@@ -279,7 +279,7 @@ def build_chain(tanh, a, b, x, repeats):
     return x
 
 
-def chain_sampler(engine, repeats):
+def chain_sampler(engine, repeats, leaves=CHAIN_LEAVES):
     """``sample(first)`` for ``harness.Campaign``: one chain of ``repeats`` repeats from
     fresh leaves.
 
@@ -295,7 +295,7 @@ def chain_sampler(engine, repeats):
 
         def sample(first):
             t0 = clock()
-            value, grads = vg(list(CHAIN_LEAVES))
+            value, grads = vg(list(leaves))
             t1 = clock()
             out = ({"root": value, "d/da": grads[0], "d/db": grads[1], "d/dx0": grads[2]}
                    if first else None)
@@ -305,7 +305,7 @@ def chain_sampler(engine, repeats):
     tanh, backward = engine.tanh, engine.backward
 
     def sample(first):
-        a, b, x0 = chain_leaves(engine)
+        a, b, x0 = chain_leaves(engine, leaves)
         t0 = clock()
         root = build_chain(tanh, a, b, x0, repeats)
         t1 = clock()

@@ -366,6 +366,8 @@ def backend_context(name):
                              else f"default ({os.cpu_count()} cores)"))
     elif library == "casadi":
         threads = "1 (CasADi's virtual machine)"
+    elif library == "cfloor":
+        threads = "1 (C, -O2)"
     else:                                               # fastgrad's arrays, autograd, numpy
         threads = f"BLAS {blas_threads()}"
     return {"versions": versions, "threads": threads}
@@ -374,9 +376,11 @@ def backend_context(name):
 def session_context():
     """Everything about the run's libraries and threads, for the JSON's header."""
     from .backends import REGISTRY
-    dists = list(dict.fromkeys([b.library for b in REGISTRY] + ["jaxlib", "pytest-benchmark",
-                                                                "matplotlib"]))
+    dists = list(dict.fromkeys([b.library for b in REGISTRY if b.library != "cfloor"]
+                               + ["jaxlib", "pytest-benchmark", "matplotlib"]))
     libs = {d: version(d) for d in dists}
+    from . import cfloor                    # the C floor's compiler, not a distribution
+    libs["C compiler"] = cfloor.compiler_version()
     info = {"python": platform.python_version(), "executable": sys.executable,
             "cpu_count": os.cpu_count(), "libraries": libs,
             "environment": {v: os.environ.get(v) for v in THREAD_VARIABLES},

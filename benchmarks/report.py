@@ -90,7 +90,7 @@ FAMILY_VS = {"scalar": _vs("reference", "micrograd"),
              "tensor": _vs("torch", "autograd", "numpy"),
              "hessian": _vs("autograd", "torch.func", "torch.double_backward", "jax",
                             "casadi"),
-             "function": _vs("fastgrad", "casadi", "jax", "torch.func", "numpy")}
+             "function": _vs("fastgrad", "casadi", "jax", "torch.func", "numpy", "cfloor")}
 SCALAR_VS, TENSOR_VS = FAMILY_VS["scalar"], FAMILY_VS["tensor"]
 
 # (description, workload, "vs reference"/"vs micrograd" ratio at least, or "max" per-unit
@@ -323,7 +323,7 @@ def _not_run_cells(r, index, ncols):
 
 #: the summary's columns after fastgrad's own time: (title, backend)
 SUMMARY_PEERS = _vs("reference", "micrograd", "autograd", "torch", "torch.func",
-                    "torch.double_backward", "jax", "jax.nojit", "casadi", "numpy")
+                    "torch.double_backward", "jax", "jax.nojit", "casadi", "numpy", "cfloor")
 
 
 def summary(rows):

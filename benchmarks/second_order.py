@@ -54,8 +54,8 @@ ROWS = {
                      "torch.double_backward", "jax", "jax.nojit", "casadi"),
     HVP: pick("fastgrad.grad", "autograd", "torch.func", "torch.double_backward", "jax",
               "jax.nojit"),
-    CHAIN_REPLAY: pick("fastgrad.Function", "fastgrad", "casadi", "jax"),
-    CHAIN_REPLAY_GRAD: pick("fastgrad.Function", "fastgrad", "casadi", "jax"),
+    CHAIN_REPLAY: pick("fastgrad.Function", "fastgrad", "casadi", "jax", "cfloor"),
+    CHAIN_REPLAY_GRAD: pick("fastgrad.Function", "fastgrad", "casadi", "jax", "cfloor"),
     MLP_VMAP: pick("fastgrad.Function", "fastgrad", "casadi", "jax", "torch.func", "numpy"),
 }
 
@@ -94,6 +94,9 @@ NOTES = {
     (CHAIN_REPLAY_GRAD, "fastgrad.Function"): "F.value_and_grad at the leaves",
     (CHAIN_REPLAY_GRAD, "fastgrad"): "eager Value engine: record + backward every time",
     (CHAIN_REPLAY_GRAD, "casadi"): "casadi.Function of the SX chain and its gradient",
+    (CHAIN_REPLAY, "cfloor"): "the loop in C by hand (chain_floor.c, -O2)",
+    (CHAIN_REPLAY_GRAD, "cfloor"): "forward and reverse loops in C by hand (chain_floor.c, "
+                                   "-O2): the same operations as the replay's sweeps",
     (MLP_VMAP, "fastgrad.Function"): "per-sample loss traced once; "
                                      "F.vmap(in_axes=(None, 0, 0)).value_and_grad",
     (MLP_VMAP, "fastgrad"): "eager Value engine (the MLP step row)",
@@ -353,6 +356,15 @@ def hvp_call(name, problem):
 
 CHAIN_NODES = 30_000
 CHAIN_REPEATS = CHAIN_NODES // engines.NODES_PER_REPEAT
+#: the chain's a: at 0.9 (engines.CHAIN_LEAVES) the adjoint underflows into subnormal
+#: numbers and stays there (0.675 of the smallest one rounds back up to it), slow on many
+#: CPUs; at 0.5 it rounds to 0 and the reverse sweep runs on normal numbers
+CHAIN_A = (0.9, 0.5)
+
+
+def chain_leaves(a):
+    """``(a, b, x0)``: engines.CHAIN_LEAVES with its ``a`` replaced."""
+    return (a,) + tuple(engines.CHAIN_LEAVES[1:])
 
 
 def _chain_jax(jnp):
@@ -367,9 +379,9 @@ def _chain_jax(jnp):
     return chain
 
 
-def chain_call(name, with_grad):
-    """``run()`` evaluates the chain at ``CHAIN_LEAVES`` (and its gradient, ``with_grad``)."""
-    leaves = np.array(engines.CHAIN_LEAVES)
+def chain_call(name, with_grad, a=engines.CHAIN_LEAVES[0]):
+    """``run()`` evaluates the chain at ``chain_leaves(a)`` (and its gradient, ``with_grad``)."""
+    leaves = np.array(chain_leaves(a))
     if name == "fastgrad.Function":
         fastgrad, _ = modules("fastgrad")
         V = fastgrad.Value
@@ -382,7 +394,7 @@ def chain_call(name, with_grad):
             run = lambda: F(leaves)                             # noqa: E731
     elif name == "fastgrad":
         engine = engines.load("fastgrad")
-        sample = engines.chain_sampler(engine, CHAIN_REPEATS)
+        sample = engines.chain_sampler(engine, CHAIN_REPEATS, chain_leaves(a))
         phase = "build+backward" if with_grad else "build"
 
         def outputs():
@@ -402,6 +414,12 @@ def chain_call(name, with_grad):
         f = jax.jit(jax.value_and_grad(chain) if with_grad else chain)
         vj, ready = jnp.asarray(leaves), tb._ready(jax)
         run = lambda: ready(f(vj))                              # noqa: E731
+    elif name == "cfloor":
+        floor, (a_, b_, x0) = modules("cfloor"), (float(v) for v in leaves)
+        if with_grad:
+            run = lambda: floor.value_and_grad(a_, b_, x0, CHAIN_REPEATS)  # noqa: E731
+        else:
+            run = lambda: floor.value(a_, b_, x0, CHAIN_REPEATS)          # noqa: E731
     else:
         raise ValueError(f"{name} has no chain replay row")
 

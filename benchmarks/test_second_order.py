@@ -21,7 +21,8 @@ from . import tensor_backends as tb
 
 #: campaign -> (rounds, calls per sample) of its backends
 TIMING = {(so.ROSENBROCK, 10): (10, 20), (so.ROSENBROCK, 100): (8, 2), so.HVP: (10, 10),
-          so.CHAIN_REPLAY: (10, 5), so.CHAIN_REPLAY_GRAD: (10, 5), so.MLP_VMAP: (10, 3)}
+          so.MLP_VMAP: (10, 3),
+          **{(w, a): (10, 5) for w in (so.CHAIN_REPLAY, so.CHAIN_REPLAY_GRAD) for a in so.CHAIN_A}}
 #: the slow ones: autograd's Hessian at n = 100 is 100 reverse sweeps
 SLOW = {((so.ROSENBROCK, 100), "autograd"): (4, 1), ((so.ROSENBROCK, 100), "jax.nojit"): (4, 1),
         ((so.ROSENBROCK, 100), "torch.double_backward"): (6, 1)}
@@ -82,7 +83,7 @@ def _row(request, benchmark, campaigns, quick, not_run, summary, row, make, key,
         campaign.add(backend, setup, rounds, WARMUP, iterations)
     campaign = harness.campaign_of(request, campaigns, key, f"{label}, {row['size']}", quick,
                                    (request.node.originalname,), so.ROWS[workload], available,
-                                   add, **{k: row[k] for k in ("n",) if k in row})
+                                   add, **{k: row[k] for k in ("n", "a") if k in row})
     harness.entry_or_not_run(campaign, name, not_run, row)
     outputs = dict(harness.outputs_of(campaign), **(reference or {}))
 
@@ -128,23 +129,28 @@ def test_hessian_pulsar_hvp(request, benchmark, campaigns, quick, not_run, summa
          1e6)
 
 
+def _chain_row(workload, backend, a):
+    return dict(workload=workload, backend=backend, nodes=so.CHAIN_NODES, a=a,
+                size=f"{so.CHAIN_NODES:,} nodes, a = {a}", dtype="float64")
+
+
 @pytest.mark.parametrize("backend", so.ROWS[so.CHAIN_REPLAY])
-def test_function_chain_replay(request, benchmark, campaigns, quick, not_run, summary,
+@pytest.mark.parametrize("a", so.CHAIN_A, ids=lambda a: f"a{a}")
+def test_function_chain_replay(request, benchmark, campaigns, quick, not_run, summary, a,
                                backend):
-    row = dict(workload=so.CHAIN_REPLAY, backend=backend, nodes=so.CHAIN_NODES,
-               size=f"{so.CHAIN_NODES:,} nodes", dtype="float64")
-    _row(request, benchmark, campaigns, quick, not_run, summary, row,
-         lambda name: so.chain_call(name, with_grad=False), so.CHAIN_REPLAY, "chain replay",
-         "ns/node", 1e9 / so.CHAIN_NODES)
+    _row(request, benchmark, campaigns, quick, not_run, summary,
+         _chain_row(so.CHAIN_REPLAY, backend, a),
+         lambda name: so.chain_call(name, with_grad=False, a=a), (so.CHAIN_REPLAY, a),
+         "chain replay", "ns/node", 1e9 / so.CHAIN_NODES)
 
 
 @pytest.mark.parametrize("backend", so.ROWS[so.CHAIN_REPLAY_GRAD])
+@pytest.mark.parametrize("a", so.CHAIN_A, ids=lambda a: f"a{a}")
 def test_function_chain_replay_grad(request, benchmark, campaigns, quick, not_run, summary,
-                                    backend):
-    row = dict(workload=so.CHAIN_REPLAY_GRAD, backend=backend, nodes=so.CHAIN_NODES,
-               size=f"{so.CHAIN_NODES:,} nodes", dtype="float64")
-    _row(request, benchmark, campaigns, quick, not_run, summary, row,
-         lambda name: so.chain_call(name, with_grad=True), so.CHAIN_REPLAY_GRAD,
+                                    a, backend):
+    _row(request, benchmark, campaigns, quick, not_run, summary,
+         _chain_row(so.CHAIN_REPLAY_GRAD, backend, a),
+         lambda name: so.chain_call(name, with_grad=True, a=a), (so.CHAIN_REPLAY_GRAD, a),
          "chain replay+grad", "ns/node", 1e9 / so.CHAIN_NODES)
 
 

@@ -34,3 +34,9 @@ class Program:
     def run(self, x: npt.NDArray[np.float64], B: int, tangent: Any = None, seed: Any = None,
             second: bool = False) -> tuple[Any, Any, Any, Any]:
         """Run the sweeps on ``B`` samples."""
+    def hessian(self, x: npt.NDArray[np.float64], lo: int, hi: int,
+                dense: bool = False) -> npt.NDArray[np.float64]:
+        """The Hessian of the one output w.r.t. inputs ``lo:hi``, by colouring."""
+    def hessian_colouring(self, lo: int, hi: int) -> (
+            tuple[npt.NDArray[np.int32], int, npt.NDArray[np.bool_]] | None):
+        """``(colour, n_colours, pattern)`` of the Hessian w.r.t. inputs ``lo:hi``."""

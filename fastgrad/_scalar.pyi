@@ -38,6 +38,10 @@ def apply(code: int, x: float, y: float = 0.0) -> tuple[float, float, float]:
     """Op ``code``'s compiled rule at ``(x, y)``: ``(value, d/dx, d/dy)``."""
 def apply2(code: int, x: float, y: float = 0.0) -> tuple[float, float, float]:
     """Op ``code``'s second partials at ``(x, y)``: ``(d2/dx2, d2/dxdy, d2/dy2)``."""
+def curvature(code: int) -> tuple[bool, bool, bool]:
+    """Which second partials of op ``code`` may be nonzero: ``(d2/dx2, d2/dxdy, d2/dy2)``."""
+def unit(code: int) -> tuple[float | None, float | None]:
+    """Op ``code``'s partials that are +1 or -1 at every point: ``(d/dx, d/dy)``."""
 def apply_unary(name: str, x: float) -> tuple[float, float]:
     """The unary op ``name``'s compiled rule on a float: ``(value, derivative)``."""
 def op_of(v: Value) -> OpInfo:

@@ -335,21 +335,25 @@ class Function:
         _, _, _, hv = self._program.run(x, 1, tangent=t, seed=np.ones(1), second=True)
         return _unflatten(hv[off[argnum]:off[argnum + 1]], self._in_specs[argnum])[0]
 
-    def hessian(self, *args, argnum=0):
-        """The Hessian of the one output w.r.t. ``args[argnum]``: ``arg_shape * 2``."""
+    def hessian(self, *args, argnum=0, _dense=False):
+        """The Hessian of the one output w.r.t. ``args[argnum]``: ``arg_shape * 2``.
+
+        Forward over reverse, one direction per colour of the Hessian's columns: its
+        sparsity pattern is read off the program once (``Program.hessian``), so a
+        banded or block Hessian costs a few sweeps, whatever its size. ``_dense``: one
+        direction per column (the reference the tests compare with).
+        """
         self._scalar_only("hessian")
         argnum = _check_argnum(argnum, self.n_args)
         arg_shape = _shape(self._in_specs[argnum])
-        x = self._flat_args(args)
+        a = args[0] if len(args) == 1 else None
+        if (type(a) is np.ndarray and a.dtype == np.float64 and self.n_args == 1
+                and a.shape == arg_shape):     # one flat array: taken as it is
+            x = np.ascontiguousarray(a)
+        else:
+            x = self._flat_args(args)
         off = self._offsets()
-        m = off[argnum + 1] - off[argnum]
-        # all m directions at once: a batch of m copies of x, tangent e_j in copy j
-        X = np.repeat(x, m)
-        T = np.zeros((len(x), m))
-        T[off[argnum]:off[argnum + 1], :] = np.eye(m)
-        _, _, _, hv = self._program.run(X, m, tangent=T.ravel(), seed=np.ones(m),
-                                        second=True)
-        H = hv.reshape(len(x), m)[off[argnum]:off[argnum + 1], :]
+        H = self._program.hessian(x, off[argnum], off[argnum + 1], _dense)
         H = H.reshape(arg_shape + arg_shape)
         return float(H) if H.ndim == 0 else H
 
@@ -501,7 +505,8 @@ class BatchedFunction:
             if ax is None:
                 flat = []
                 _flatten(a, spec, f"argument {i}", flat)
-                cols.append(np.repeat(np.array(flat, dtype=np.float64)[:, None], N, axis=1))
+                shared = np.array(flat, dtype=np.float64)[:, None]
+                cols.append(np.broadcast_to(shared, (len(flat), N)))   # not copied N times
             else:
                 if isinstance(a, np.ndarray) and _is_flat(spec):
                     if a.ndim != 2 or a.shape[1] != len(spec):

@@ -8,6 +8,18 @@ from fastgrad._scalar cimport OpRow, float64_t
 ctypedef int32_t slot_t             # index of a slot (slot 0 is the sink)
 
 
+# How the reverse sweep treats an instruction (Prog.kind), from its op row: the partials
+# of add, sub, neg, x + k, x - k, k - x are +-1, so their adjoints are added or
+# subtracted, not multiplied (the same numbers: g * 1.0 == g, a + g * -1.0 == a - g).
+cdef enum:
+    K_GUARD = 0             # a guard: no adjoint
+    K_TWO = 1               # two Value operands, partials da, db
+    K_ONE = 2               # one Value operand, partial da
+    K_ADD = 3               # two operands, partials +1, +1
+    K_SUB = 4               # two operands, partials +1, -1
+    K_COPY = 5              # one operand, partial +1
+    K_NEGATE = 6            # one operand, partial -1
+
 cdef struct Prog:
     # A program as the sweeps see it: borrowed pointers into the Function's arrays.
     Py_ssize_t n                # instructions
@@ -19,3 +31,4 @@ cdef struct Prog:
     const float64_t* k          # the constant of ops such as x * k (else 0)
     const float64_t* expect     # per instruction: a guard's recorded outcome (else 0)
     const OpRow** row           # per instruction: its op-table row (looked up once)
+    const uint8_t* kind         # per instruction: K_* (looked up once)

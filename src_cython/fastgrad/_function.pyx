@@ -28,6 +28,16 @@ batch size under ``vmap``; slot s of sample j is ``val[s * B + j]``).
   carries ``adt[a] += adt[dst] * da + adj[dst] * dda``, which gives Hessian-vector
   products.
 
+Hessians: ``Program.hessian`` first reads the Hessian's sparsity pattern off the program
+(which inputs each slot depends on, and which of them meet in a nonzero second partial:
+each row's ``curvature`` bits), colours its columns so that no two columns of one
+colour have a nonzero in the same row (structurally orthogonal: a greedy distance-2
+colouring), and runs one forward-over-reverse direction per colour, the sum of its
+columns' unit vectors; each entry is then read directly from its column's colour. Every
+number that reaches an entry is computed by the same operations as in the dense sweep
+(one direction per column), the others adding exact zeros, so for finite partials the
+two agree; where a partial is not finite (0 * inf), the dense sweep is run instead.
+
 Guards: a guard row of the tape (a comparison made while recording) becomes an
 instruction that re-evaluates the comparison and checks its recorded outcome; where
 it differs, the sweep stops and ``BranchChanged`` is raised naming it. All sweeps run
@@ -35,11 +45,16 @@ without the GIL.
 """
 
 cimport cython
-from libc.stdint cimport INT32_MAX, int32_t, uint8_t
+from cpython.ref cimport Py_REFCNT
+from libc.stdint cimport INT32_MAX, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 
-from fastgrad._scalar cimport OP_LEAF, Tape, Value, n_ops, node_t, op_row
+from fastgrad._scalar cimport (CURV_XX, CURV_XY, CURV_YY, OP_LEAF, UNIT_NEG_X,
+                               UNIT_NEG_Y, UNIT_X, UNIT_Y, Tape, Value, n_ops, node_t,
+                               op_row)
+
+from weakref import getweakrefcount
 
 import numpy as np
 
@@ -207,6 +222,23 @@ cdef class _Work:
     # not fault in fresh pages every time); one sweep at a time uses it.
     cdef float64_t* buf[9]
     cdef Py_ssize_t size[9]
+    cdef list outs                  # the last result arrays handed out (see `out`)
+
+    cdef object out(self, int i, Py_ssize_t n):
+        # A result array of n numbers: the one handed out last time if nothing refers to
+        # it any more (no reference, view or weak reference but this list's), else a new
+        # one. A large array freed and allocated again at every call is given fresh pages
+        # by malloc each time, and faulting them in costs more than the sweep that fills
+        # them (a vmap-ed gradient of 340 inputs x 100 samples: some 70 page faults).
+        if self.outs is None:
+            self.outs = [None, None]
+        a = self.outs[i]
+        if (a is not None and Py_REFCNT(a) == 2 and a.shape[0] == n
+                and getweakrefcount(a) == 0):
+            return a
+        a = np.empty(n)
+        self.outs[i] = a
+        return a
 
     cdef float64_t* get(self, int i, Py_ssize_t n) except NULL:
         cdef void* p
@@ -222,6 +254,23 @@ cdef class _Work:
     def __dealloc__(self):
         for i in range(9):
             free(self.buf[i])
+
+
+cdef uint8_t _kind(const OpRow* row) noexcept nogil:
+    # how the reverse sweep treats an instruction of this row (K_* in _function.pxd)
+    if row.guard:
+        return K_GUARD
+    if row.arity == 2:
+        if row.unit == UNIT_X | UNIT_Y:
+            return K_ADD
+        if row.unit == UNIT_X | UNIT_NEG_Y:
+            return K_SUB
+        return K_TWO
+    if row.unit == UNIT_X:
+        return K_COPY
+    if row.unit == UNIT_NEG_X:
+        return K_NEGATE
+    return K_ONE
 
 
 _ARRAYS = {"op": np.uint8, "dst": np.int32, "a": np.int32, "b": np.int32, "k": np.float64,
@@ -248,6 +297,7 @@ cdef class Program:
     cdef readonly Py_ssize_t n_slots
     cdef Prog prog
     cdef object _work             # a _Work, or None while a sweep uses it
+    cdef dict _hess               # (lo, hi) -> the Hessian's colouring (or None: dense)
     cdef const uint8_t[::1] _op
     cdef const int32_t[::1] _dst, _a, _b, _inputs, _cslots, _outputs
     cdef const float64_t[::1] _k, _expect, _cvals
@@ -255,7 +305,7 @@ cdef class Program:
     def __init__(self, dict arrays):
         cdef Py_ssize_t i, n, n_slots
         cdef const OpRow* row
-        if self.prog.row != NULL:
+        if self.prog.row != NULL or self.prog.kind != NULL:
             raise RuntimeError("Program.__init__ may be called only once: a program is "
                                "immutable")
         try:
@@ -315,13 +365,17 @@ cdef class Program:
         self.prog.k = &self._k[0] if n else NULL
         self.prog.expect = &self._expect[0] if n else NULL
         self.prog.row = <const OpRow**>malloc(max(n, 1) * sizeof(OpRow*))
-        if self.prog.row == NULL:
+        self.prog.kind = <uint8_t*>malloc(max(n, 1))
+        if self.prog.row == NULL or self.prog.kind == NULL:
             raise MemoryError("fastgrad.Function: cannot allocate the program")
         for i in range(n):
-            self.prog.row[i] = op_row(self._op[i])
+            row = op_row(self._op[i])
+            self.prog.row[i] = row
+            (<uint8_t*>self.prog.kind)[i] = _kind(row)
 
     def __dealloc__(self):
         free(<void*>self.prog.row)
+        free(<void*>self.prog.kind)
 
     @property
     def n_instructions(self):
@@ -336,6 +390,85 @@ cdef class Program:
     def n_outputs(self):
         return len(self._outputs)
 
+    def hessian(self, const float64_t[::1] x, Py_ssize_t lo, Py_ssize_t hi,
+                bint dense=False):
+        """The Hessian of the one output w.r.t. inputs ``lo:hi`` at the inputs ``x``: an
+        ``(hi - lo, hi - lo)`` array.
+
+        One forward-over-reverse direction per colour of its columns (module docstring,
+        "Hessians"): the pattern and colouring of ``lo:hi`` are computed at the first
+        call and kept. ``dense``: one direction per column (the reference; also what runs
+        where colouring saves nothing or a partial is not finite).
+        """
+        cdef Py_ssize_t n_in = len(self._inputs), m = hi - lo, i, p, B
+        cdef const int32_t[::1] colour, indptr, indices
+        cdef float64_t[:, ::1] Hv
+        cdef const float64_t[::1] hv
+        if len(self._outputs) != 1:
+            raise ValueError(f"a Hessian needs one output; this program has "
+                             f"{len(self._outputs)}")
+        if not 0 <= lo <= hi <= n_in:
+            raise ValueError(f"inputs {lo}:{hi} are not within the program's {n_in}")
+        if x.shape[0] != n_in:
+            raise ValueError(f"expected {n_in} inputs, got {x.shape[0]} numbers")
+        X = np.asarray(x)
+        if m == 0:
+            self._run(x, 1, None, None, False, False)   # the guards still hold
+            return np.zeros((0, 0))
+        colouring = None if dense else self._colouring(lo, hi)
+        if colouring is not None:
+            colour, B, indptr, indices, T, ones = colouring
+            _, _, _, hv, finite = self._run(np.repeat(X, B), B, T, ones, True, True)
+            if finite:
+                H = np.zeros((m, m))
+                Hv = H
+                for i in range(m):
+                    for p in range(indptr[i], indptr[i + 1]):
+                        Hv[i, indices[p]] = hv[(lo + i) * B + colour[indices[p]]]
+                return H
+        # dense: all m directions at once, a batch of m copies of x, e_j in copy j
+        T = np.zeros((n_in, m))
+        T[lo:hi, :] = np.eye(m)
+        _, _, _, hv, _ = self._run(np.repeat(X, m), m, T.ravel(), np.ones(m), True, False)
+        return np.asarray(hv).reshape(n_in, m)[lo:hi, :].copy()
+
+    def hessian_colouring(self, Py_ssize_t lo, Py_ssize_t hi):
+        """``(colour, n_colours, pattern)`` of the Hessian w.r.t. inputs ``lo:hi``:
+        ``colour[j]`` the colour of column j (-1 for a column that is structurally zero),
+        ``pattern`` an (m, m) bool array of the entries that may be nonzero; None where
+        the Hessian is computed densely (no colouring saves a direction)."""
+        if not 0 <= lo <= hi <= len(self._inputs):
+            raise ValueError(f"inputs {lo}:{hi} are not within the program's "
+                             f"{len(self._inputs)}")
+        c = self._colouring(lo, hi)
+        if c is None:
+            return None
+        colour, _, indptr, indices, T, _ = c
+        n_colours = int(colour.max()) + 1 if len(colour) else 0
+        m = hi - lo
+        pattern = np.zeros((m, m), bool)
+        for i in range(m):
+            pattern[i, np.asarray(indices[indptr[i]:indptr[i + 1]])] = True
+        return np.asarray(colour).copy(), n_colours, pattern
+
+    cdef object _colouring(self, Py_ssize_t lo, Py_ssize_t hi):
+        # (colour, B, indptr, indices, tangents, seeds) of inputs lo:hi, or None (dense):
+        # made at the first call, kept
+        if self._hess is None:
+            self._hess = {}
+        key = (lo, hi)
+        if key not in self._hess:
+            c = _hessian_colouring(&self.prog, self._inputs, lo, hi)
+            if c is not None:
+                colour, n_colours, indptr, indices = c
+                B = max(n_colours, 1)           # no colour at all: one zero direction
+                T = np.zeros((len(self._inputs), B))
+                cols = np.flatnonzero(colour >= 0)
+                T[lo + cols, colour[cols]] = 1.0
+                c = (colour, B, indptr, indices, T.ravel(), np.ones(B))
+            self._hess[key] = c
+        return self._hess[key]
+
     @cython.boundscheck(False)
     @cython.wraparound(False)
     def run(self, const float64_t[::1] x, Py_ssize_t B, tangent=None, seed=None,
@@ -348,9 +481,18 @@ cdef class Program:
         Returns ``(values, tangents_out, gradients, hvp)``, None where not asked for;
         raises ``BranchChanged`` where a guard fails.
         """
+        return self._run(x, B, tangent, seed, second, False)[:4]
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef tuple _run(self, const float64_t[::1] x, Py_ssize_t B, object tangent, object seed,
+                    bint second, bint check):
+        # run()'s sweeps; the tuple's fifth item (with ``check`` and ``second``): whether
+        # every partial and tangent of a partial of the sweeps is finite
         cdef Py_ssize_t n_in = len(self._inputs), n_out = len(self._outputs)
         cdef Py_ssize_t S = self.n_slots, n = self.prog.n, i, j, s
         cdef const float64_t[::1] tx, sd
+        cdef bint finite = True
         if B < 1 or x.shape[0] != n_in * B:
             raise ValueError(f"expected {n_in} inputs x {B} samples, got {x.shape[0]} numbers")
         if tangent is not None:
@@ -420,12 +562,15 @@ cdef class Program:
                             adj[self._outputs[j] * B + s] += sd[j * B + s]
                     memset(scratch, 0, B * sizeof(float64_t))
                     _reverse(&self.prog, B, adj, da, db, adt, dda, ddb, scratch)
-                grads = np.empty(n_in * B)
+                grads = w.out(0, n_in * B)
                 _gather(adj, self._inputs, B, grads)
                 if second:
-                    hv = np.empty(n_in * B)
+                    hv = w.out(1, n_in * B)
                     _gather(adt, self._inputs, B, hv)
-            return values, tangents, grads, hv
+                    if check:
+                        with nogil:
+                            finite = _finite(&self.prog, B, da, db, dda, ddb)
+            return values, tangents, grads, hv, finite
         finally:
             self._work = work
 
@@ -481,23 +626,38 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
         ta = tan + P.a[i] * B
         tb = tan + P.b[i] * B
         to = tan + P.dst[i] * B
+        if dda == NULL:
+            if row.arity == 2:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s] + pb[s] * tb[s]
+            else:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s]
+            continue
+        # the tangents and the tangents of the partials in one loop; a linear row's
+        # second partials are zeros (its rule2 is not called: 0.0 * t as with them)
+        qa = dda + i * B
+        qb = ddb + i * B
+        if row.curvature == 0:
+            if row.arity == 2:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s] + pb[s] * tb[s]
+                    qa[s] = 0.0 * ta[s] + 0.0 * tb[s]
+                    qb[s] = 0.0 * ta[s] + 0.0 * tb[s]
+            else:
+                for s in range(B):
+                    to[s] = pa[s] * ta[s]
+                    qa[s] = 0.0 * ta[s]
+            continue
+        row.rule2(B, x, y, hxx, hxy, hyy)
         if row.arity == 2:
             for s in range(B):
                 to[s] = pa[s] * ta[s] + pb[s] * tb[s]
-        else:
-            for s in range(B):
-                to[s] = pa[s] * ta[s]
-        if dda == NULL:
-            continue
-        row.rule2(B, x, y, hxx, hxy, hyy)
-        qa = dda + i * B
-        qb = ddb + i * B
-        if row.arity == 2:
-            for s in range(B):
                 qa[s] = hxx[s] * ta[s] + hxy[s] * tb[s]
                 qb[s] = hxy[s] * ta[s] + hyy[s] * tb[s]
         else:
             for s in range(B):
+                to[s] = pa[s] * ta[s]
                 qa[s] = hxx[s] * ta[s]
     return -1
 
@@ -507,8 +667,10 @@ cdef Py_ssize_t _forward(const Prog* P, Py_ssize_t B, float64_t* val, float64_t*
 cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t* da,
                    const float64_t* db, float64_t* adt, const float64_t* dda,
                    const float64_t* ddb, const float64_t* zeros) noexcept nogil:
-    # An op of one Value operand reads its second partial from `zeros` (B zeros) and adds
-    # nothing into the sink (slot 0): one loop for every op, no per-op code.
+    # The adjoints (and with adt their tangents). Each instruction takes and clears its
+    # result's adjoint and adds it, times the partials, into its operands'; unit
+    # partials (K_ADD ...) add or subtract without multiplying; ops of one operand touch
+    # only that one.
     cdef Py_ssize_t i, s
     cdef float64_t g, gt
     cdef float64_t* go
@@ -521,34 +683,307 @@ cdef void _reverse(const Prog* P, Py_ssize_t B, float64_t* adj, const float64_t*
     cdef const float64_t* pb
     cdef const float64_t* qa
     cdef const float64_t* qb
-    cdef const OpRow* row
+    cdef uint8_t kind
+    if adt == NULL and B == 1:
+        _reverse_one(P, adj, da, db)
+        return
     for i in range(P.n - 1, -1, -1):
-        row = P.row[i]
-        if row.guard:
+        kind = P.kind[i]
+        if kind == K_GUARD:
             continue
         go = adj + P.dst[i] * B
         ga = adj + P.a[i] * B
         gb = adj + P.b[i] * B
         pa = da + i * B
-        pb = (db + i * B) if row.arity == 2 else zeros
         if adt == NULL:
-            for s in range(B):
-                g = go[s]
-                go[s] = 0.0
-                ga[s] += g * pa[s]
-                gb[s] += g * pb[s]
+            if kind == K_TWO:
+                pb = db + i * B
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g * pa[s]
+                    gb[s] += g * pb[s]
+            elif kind == K_ONE:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g * pa[s]
+            elif kind == K_ADD:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+                    gb[s] += g
+            elif kind == K_SUB:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+                    gb[s] -= g
+            elif kind == K_COPY:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] += g
+            else:
+                for s in range(B):
+                    g = go[s]
+                    go[s] = 0.0
+                    ga[s] -= g
             continue
         to = adt + P.dst[i] * B
         ta = adt + P.a[i] * B
-        tb = adt + P.b[i] * B
         qa = dda + i * B
-        qb = (ddb + i * B) if row.arity == 2 else zeros
-        for s in range(B):
-            g = go[s]
-            gt = to[s]
-            go[s] = 0.0
-            to[s] = 0.0
-            ga[s] += g * pa[s]
-            gb[s] += g * pb[s]
-            ta[s] += gt * pa[s] + g * qa[s]
-            tb[s] += gt * pb[s] + g * qb[s]
+        if kind == K_TWO or kind == K_ADD or kind == K_SUB:
+            tb = adt + P.b[i] * B
+            pb = db + i * B
+            qb = ddb + i * B
+            for s in range(B):
+                g = go[s]
+                gt = to[s]
+                go[s] = 0.0
+                to[s] = 0.0
+                ga[s] += g * pa[s]
+                gb[s] += g * pb[s]
+                ta[s] += gt * pa[s] + g * qa[s]
+                tb[s] += gt * pb[s] + g * qb[s]
+        else:
+            for s in range(B):
+                g = go[s]
+                gt = to[s]
+                go[s] = 0.0
+                to[s] = 0.0
+                ga[s] += g * pa[s]
+                ta[s] += gt * pa[s] + g * qa[s]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
+                       const float64_t* db) noexcept nogil:
+    # _reverse of one sample, without the loops over the batch. The adjoint of the
+    # operand that the previous instruction (i - 1) computed is kept in a register
+    # (`carry`, the value of adj[held]) rather than stored and loaded again: on a chain
+    # of instructions that is the critical path. The same operations in the same order.
+    cdef Py_ssize_t i
+    cdef float64_t g, carry = 0.0
+    cdef slot_t d, x, y, held = -1, nxt
+    cdef uint8_t kind
+    cdef const slot_t* dst = P.dst
+    cdef const slot_t* a = P.a
+    cdef const slot_t* b = P.b
+    for i in range(P.n - 1, -1, -1):
+        kind = P.kind[i]
+        if kind == K_GUARD:
+            continue
+        d = dst[i]
+        if d == held:
+            g = carry
+        else:
+            if held >= 0:
+                adj[held] = carry
+            g = adj[d]
+        adj[d] = 0.0
+        held = -1
+        nxt = dst[i - 1] if i > 0 else -1
+        x = a[i]
+        if kind == K_ONE or kind == K_COPY or kind == K_NEGATE:
+            if kind == K_ONE:
+                carry = adj[x] + g * da[i]
+            elif kind == K_COPY:
+                carry = adj[x] + g
+            else:
+                carry = adj[x] - g
+            held = x
+            continue
+        y = b[i]
+        if x == y:                      # both partials into one slot, a's first
+            if kind == K_TWO:
+                carry = (adj[x] + g * da[i]) + g * db[i]
+            elif kind == K_ADD:
+                carry = (adj[x] + g) + g
+            else:
+                carry = (adj[x] + g) - g
+            held = x
+        elif y == nxt:                  # keep b's adjoint, store a's
+            if kind == K_TWO:
+                adj[x] += g * da[i]
+                carry = adj[y] + g * db[i]
+            elif kind == K_ADD:
+                adj[x] += g
+                carry = adj[y] + g
+            else:
+                adj[x] += g
+                carry = adj[y] - g
+            held = y
+        else:                           # keep a's adjoint, store b's
+            if kind == K_TWO:
+                adj[y] += g * db[i]
+                carry = adj[x] + g * da[i]
+            elif kind == K_ADD:
+                adj[y] += g
+                carry = adj[x] + g
+            else:
+                adj[y] -= g
+                carry = adj[x] + g
+            held = x
+    if held >= 0:
+        adj[held] = carry
+
+
+# --------------------------------------------------------------------------------------
+# The Hessian's sparsity pattern and colouring
+# --------------------------------------------------------------------------------------
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _finite(const Prog* P, Py_ssize_t B, const float64_t* da, const float64_t* db,
+                  const float64_t* dda, const float64_t* ddb) noexcept nogil:
+    # every partial and tangent of a partial a forward-over-reverse sweep kept is finite
+    cdef Py_ssize_t i, s
+    cdef const OpRow* row
+    cdef float64_t acc = 0.0
+    for i in range(P.n):
+        row = P.row[i]
+        if row.guard:
+            continue
+        for s in range(i * B, (i + 1) * B):
+            acc += 0.0 * (da[s] + dda[s])           # nan as soon as one is inf or nan
+        if row.arity == 2:
+            for s in range(i * B, (i + 1) * B):
+                acc += 0.0 * (db[s] + ddb[s])
+    return acc == 0.0
+
+
+cdef inline Py_ssize_t _or_rows(uint64_t* H, Py_ssize_t W, const uint64_t* u,
+                                const uint64_t* v) noexcept nogil:
+    # H[i] |= v for every i in u (rows of W words); returns the words written
+    cdef Py_ssize_t w, k, done = 0
+    cdef uint64_t bits
+    cdef uint64_t* h
+    for w in range(W):
+        bits = u[w]
+        while bits:
+            h = H + (w * 64 + _ctz(bits)) * W
+            for k in range(W):
+                h[k] |= v[k]
+            bits &= bits - 1
+            done += W
+    return done
+
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static int fastgrad_ctz64(unsigned long long x) {
+        unsigned long i; _BitScanForward64(&i, x); return (int)i; }
+    #else
+    static int fastgrad_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #endif
+    """
+    int _ctz "fastgrad_ctz64"(uint64_t x) noexcept nogil
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef object _hessian_colouring(const Prog* P, const int32_t[::1] inputs, Py_ssize_t lo,
+                               Py_ssize_t hi):
+    """The colouring of the Hessian w.r.t. inputs lo:hi (see the module docstring):
+    ``(colour, n_colours, indptr, indices)`` with the pattern's rows as CSR, or None
+    where no colouring saves a direction (or the pattern costs more than a dense sweep)."""
+    cdef Py_ssize_t m = hi - lo, W = (hi - lo + 63) // 64, i, j, k, w, c, p, n_colours = 0
+    cdef Py_ssize_t S = P.n_slots, budget = P.n * max(m, 64), work = 0, nnz = 0
+    cdef const OpRow* row
+    cdef uint64_t* dom = <uint64_t*>calloc(S * W, sizeof(uint64_t))
+    cdef uint64_t* H = <uint64_t*>calloc(m * W, sizeof(uint64_t))
+    cdef int32_t* colour = <int32_t*>malloc(m * sizeof(int32_t))
+    cdef int32_t* stamp = <int32_t*>malloc(m * sizeof(int32_t))
+    cdef uint64_t* ua
+    cdef uint64_t* ub
+    cdef uint64_t* ud
+    cdef uint64_t bits, bits2
+    cdef int curv
+    cdef bint any_row
+    try:
+        if dom == NULL or H == NULL or colour == NULL or stamp == NULL:
+            raise MemoryError("fastgrad.Function: cannot allocate the Hessian's pattern")
+        with nogil:
+            # which of the inputs lo:hi each slot depends on; where they meet in a
+            # nonzero second partial, the Hessian may be nonzero
+            for j in range(m):
+                dom[inputs[lo + j] * W + j // 64] |= (<uint64_t>1) << (j % 64)
+            for i in range(P.n):
+                row = P.row[i]
+                if row.guard:
+                    continue
+                ua = dom + P.a[i] * W
+                ub = dom + P.b[i] * W
+                ud = dom + P.dst[i] * W
+                curv = row.curvature
+                if row.arity != 2:
+                    curv &= CURV_XX
+                if curv:
+                    if curv & CURV_XX:
+                        work += _or_rows(H, W, ua, ua)
+                    if curv & CURV_YY:
+                        work += _or_rows(H, W, ub, ub)
+                    if curv & CURV_XY:
+                        work += _or_rows(H, W, ua, ub)
+                        work += _or_rows(H, W, ub, ua)
+                    if work > budget:               # dearer than a dense sweep
+                        break
+                for w in range(W):
+                    ud[w] = (ua[w] | ub[w]) if row.arity == 2 else ua[w]
+        if work > budget:
+            return None
+        with nogil:
+            # greedy distance-2 colouring: column j avoids the colour of every column
+            # that has a nonzero in a row where j has one
+            for j in range(m):
+                colour[j] = -1
+                stamp[j] = -1
+            for j in range(m):
+                any_row = False
+                for w in range(W):
+                    bits = H[j * W + w]
+                    while bits:
+                        i = w * 64 + _ctz(bits)
+                        bits &= bits - 1
+                        any_row = True
+                        nnz += 1
+                        for k in range(W):
+                            bits2 = H[i * W + k]
+                            while bits2:
+                                c = colour[k * 64 + _ctz(bits2)]
+                                bits2 &= bits2 - 1
+                                if c >= 0:
+                                    stamp[c] = <int32_t>j
+                if not any_row:
+                    continue                        # a structurally zero column
+                c = 0
+                while stamp[c] == j:
+                    c += 1
+                colour[j] = <int32_t>c
+                if c + 1 > n_colours:
+                    n_colours = c + 1
+        if n_colours >= m:
+            return None
+        indptr = np.zeros(m + 1, np.int32)
+        indices = np.empty(nnz, np.int32)
+        p = 0
+        for i in range(m):
+            for w in range(W):
+                bits = H[i * W + w]
+                while bits:
+                    indices[p] = w * 64 + _ctz(bits)
+                    bits &= bits - 1
+                    p += 1
+            indptr[i + 1] = p
+        col = np.array(<int32_t[:m]>colour, dtype=np.int32)
+        return col, n_colours, indptr, indices
+    finally:
+        free(dom)
+        free(H)
+        free(colour)
+        free(stamp)

@@ -22,6 +22,21 @@ ctypedef void (*rule_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
 ctypedef void (*rule2_t)(Py_ssize_t n, const float64_t* x, const float64_t* y,
                          float64_t* dxx, float64_t* dxy, float64_t* dyy) noexcept nogil
 
+# Which second partials of an op may be nonzero (OpRow.curvature): the Hessian's
+# sparsity pattern is read off the program with them (_function.pyx).
+cdef enum:
+    CURV_XX = 1             # d2f/dx2
+    CURV_XY = 2             # d2f/dxdy
+    CURV_YY = 4             # d2f/dy2
+
+# Partials that are the constant +1 or -1 whatever the operands (OpRow.unit): a reverse
+# sweep adds or subtracts the adjoint instead of multiplying (_function.pyx).
+cdef enum:
+    UNIT_X = 1              # d/dx == +1
+    UNIT_NEG_X = 2          # d/dx == -1
+    UNIT_Y = 4              # d/dy == +1
+    UNIT_NEG_Y = 8          # d/dy == -1
+
 cdef struct OpRow:
     const char* key         # unique id ("rsubk"): tests and the reference engine use it
     const char* name        # what Value.op shows ("-")
@@ -31,6 +46,8 @@ cdef struct OpRow:
     bint guard              # a comparison recorded as a guard (value 1.0 or 0.0)
     rule_t rule             # forward value and local partials
     rule2_t rule2           # second partials
+    int curvature           # CURV_* bits of the second partials that may be nonzero
+    int unit                # UNIT_* bits: partials that are constant +-1 (0: none)
     const char* doc         # docstring of the method (NULL without one)
 
 cdef const OpRow* op_row(int code) noexcept nogil

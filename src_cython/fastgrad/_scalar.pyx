@@ -146,12 +146,24 @@ cdef int N_OPS = 0
 
 cdef int _row(const char* key, const char* name, const char* method, int arity,
               bint constant, bint guard, rule_t rule, rule2_t rule2,
-              const char* doc=NULL) except -1:
-    """Append a row to the op table; returns its op code. ``doc``: the method's docstring."""
+              const char* doc=NULL, int curvature=-1, int unit=0) except -1:
+    """Append a row to the op table; returns its op code. ``doc``: the method's docstring.
+
+    ``curvature``: the CURV_* bits of the second partials that may be nonzero; by
+    default none for a linear op (``_no_rule2``), else every one of its operands' (safe:
+    a bit too many only costs the Hessian some sparsity, a bit too few gives wrong
+    Hessians; tests/test_function_hessian.py checks every row's bits against its rule2).
+    ``unit``: the UNIT_* bits of partials that are +1 or -1 at every point (checked
+    against the rule by tests/test_function_replay.py).
+    """
     global N_OPS
     if N_OPS == MAX_OPS:
         raise RuntimeError("fastgrad: the scalar op table is full; raise MAX_OPS")
-    ROWS[N_OPS] = OpRow(key, name, method, arity, constant, guard, rule, rule2, doc)
+    if curvature < 0:
+        curvature = (0 if rule2 == _no_rule2 else
+                     CURV_XX if arity == 1 else CURV_XX | CURV_XY | CURV_YY)
+    ROWS[N_OPS] = OpRow(key, name, method, arity, constant, guard, rule, rule2, curvature,
+                        unit, doc)
     N_OPS += 1
     return N_OPS - 1
 
@@ -187,7 +199,8 @@ cdef void _add(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* 
         v[s] = x[s] + y[s]
         dx[s] = 1.0
         dy[s] = 1.0
-cdef int OP_ADD = _row(b"add", b"+", NULL, 2, False, False, _add, _no_rule2)
+cdef int OP_ADD = _row(b"add", b"+", NULL, 2, False, False, _add, _no_rule2, NULL, -1,
+                       UNIT_X | UNIT_Y)
 
 cdef void _sub(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                float64_t* dx, float64_t* dy) noexcept nogil:
@@ -195,7 +208,8 @@ cdef void _sub(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* 
         v[s] = x[s] - y[s]
         dx[s] = 1.0
         dy[s] = -1.0
-cdef int OP_SUB = _row(b"sub", b"-", NULL, 2, False, False, _sub, _no_rule2)
+cdef int OP_SUB = _row(b"sub", b"-", NULL, 2, False, False, _sub, _no_rule2, NULL, -1,
+                       UNIT_X | UNIT_NEG_Y)
 
 cdef void _mul(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                float64_t* dx, float64_t* dy) noexcept nogil:
@@ -209,7 +223,8 @@ cdef void _mul2(Py_ssize_t n, const float64_t* x, const float64_t* y,
         dxx[s] = 0.0
         dxy[s] = 1.0
         dyy[s] = 0.0
-cdef int OP_MUL = _row(b"mul", b"*", NULL, 2, False, False, _mul, _mul2)
+cdef int OP_MUL = _row(b"mul", b"*", NULL, 2, False, False, _mul, _mul2, NULL,
+                       CURV_XY)
 
 cdef void _div(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                float64_t* dx, float64_t* dy) noexcept nogil:
@@ -223,7 +238,8 @@ cdef void _div2(Py_ssize_t n, const float64_t* x, const float64_t* y,
         dxx[s] = 0.0
         dxy[s] = -1.0 / (y[s] * y[s])
         dyy[s] = 2.0 * x[s] / (y[s] * y[s] * y[s])
-cdef int OP_DIV = _row(b"div", b"/", NULL, 2, False, False, _div, _div2)
+cdef int OP_DIV = _row(b"div", b"/", NULL, 2, False, False, _div, _div2, NULL,
+                       CURV_XY | CURV_YY)
 
 cdef inline float64_t _dpow_base(float64_t x, float64_t y) noexcept nogil:
     # d(x**y)/dx; PyTorch's convention: 0 when the exponent is 0 (no 0 * inf at x = 0)
@@ -259,7 +275,8 @@ cdef void _addk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t*
     for s in range(n):
         v[s] = x[s] + k
         dx[s] = 1.0
-cdef int OP_ADDK = _row(b"addk", b"+", NULL, 1, True, False, _addk, _no_rule2)
+cdef int OP_ADDK = _row(b"addk", b"+", NULL, 1, True, False, _addk, _no_rule2, NULL, -1,
+                        UNIT_X)
 
 cdef void _subk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                 float64_t* dx, float64_t* dy) noexcept nogil:
@@ -267,7 +284,8 @@ cdef void _subk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t*
     for s in range(n):
         v[s] = x[s] - k
         dx[s] = 1.0
-cdef int OP_SUBK = _row(b"subk", b"-", NULL, 1, True, False, _subk, _no_rule2)
+cdef int OP_SUBK = _row(b"subk", b"-", NULL, 1, True, False, _subk, _no_rule2, NULL, -1,
+                        UNIT_X)
 
 cdef void _rsubk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                  float64_t* dx, float64_t* dy) noexcept nogil:
@@ -275,7 +293,8 @@ cdef void _rsubk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t
     for s in range(n):
         v[s] = k - x[s]
         dx[s] = -1.0
-cdef int OP_RSUBK = _row(b"rsubk", b"-", NULL, 1, True, False, _rsubk, _no_rule2)
+cdef int OP_RSUBK = _row(b"rsubk", b"-", NULL, 1, True, False, _rsubk, _no_rule2, NULL, -1,
+                         UNIT_NEG_X)
 
 cdef void _mulk(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                 float64_t* dx, float64_t* dy) noexcept nogil:
@@ -340,7 +359,8 @@ cdef void _neg(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* 
     for s in range(n):
         v[s] = -x[s]
         dx[s] = -1.0
-cdef int OP_NEG = _row(b"neg", b"neg", NULL, 1, False, False, _neg, _no_rule2)
+cdef int OP_NEG = _row(b"neg", b"neg", NULL, 1, False, False, _neg, _no_rule2, NULL, -1,
+                       UNIT_NEG_X)
 
 cdef void _tanh(Py_ssize_t n, const float64_t* x, const float64_t* y, float64_t* v,
                 float64_t* dx, float64_t* dy) noexcept nogil:
@@ -570,6 +590,21 @@ def apply2(code, double x, double y=0.0):
     cdef float64_t dxx = 0.0, dxy = 0.0, dyy = 0.0
     row.rule2(1, &x, &y, &dxx, &dxy, &dyy)
     return dxx, dxy, dyy
+
+
+def curvature(code):
+    """Which second partials of op ``code`` may be nonzero: ``(d2/dx2, d2/dxdy, d2/dy2)``
+    as bools (the Hessian's sparsity pattern is built from them)."""
+    cdef int c = ROWS[_code_of(code)].curvature
+    return bool(c & CURV_XX), bool(c & CURV_XY), bool(c & CURV_YY)
+
+
+def unit(code):
+    """The partials of op ``code`` that are the same +1 or -1 at every point:
+    ``(d/dx, d/dy)``, each 1.0, -1.0 or None (not constant)."""
+    cdef int u = ROWS[_code_of(code)].unit
+    return (1.0 if u & UNIT_X else -1.0 if u & UNIT_NEG_X else None,
+            1.0 if u & UNIT_Y else -1.0 if u & UNIT_NEG_Y else None)
 
 
 def apply_unary(str name, double x):
