@@ -54,7 +54,7 @@ ROUNDS_DEFAULT = 5
 ONE_CALL_LIMIT = 2e9
 PAUSE = 0.05
 MODES = ("numpy.loop", "dask.sync", "dask.threads", "dask.threads.mean", "dask.cluster",
-         "dask.cluster.mean")
+         "dask.cluster.mean", "dask.cluster.persist")
 TERMS = 18
 
 
@@ -86,7 +86,7 @@ class Campaign:
         import distributed
 
         import fastgrad
-        self.dask, self.da = dask, da
+        self.dask, self.da, self.distributed = dask, da, distributed
         self.n, self.chunks, self.rounds, self.quick = n, chunks, rounds, quick
         self.F = fastgrad.trace(model, [0.5, 0.2, 1.0, 0.3], 0.3, 0.1)
         self.B = self.F.vmap((None, 0, 0))
@@ -133,6 +133,17 @@ class Campaign:
                     return B.value_and_grad(P, dX, dY, reduce="mean")
             return reduced
 
+        if mode.endswith(".persist"):
+            # per-sample results computed and kept on the workers (as a pipeline that
+            # writes them out or reduces them later), not gathered into this process
+            def kept():
+                v, g = B.value_and_grad(P, dX, dY)
+                kept = self.client.persist([v, g])
+                with self.client.as_current():      # wait() asks for the current client
+                    self.distributed.wait(self.distributed.futures_of(kept))
+                return kept
+            return kept
+
         def per_sample():
             v, g = B.value_and_grad(P, dX, dY)
             with dask.config.set(**scheduler):
@@ -141,6 +152,8 @@ class Campaign:
 
     def _check(self, mode, c, out, reference):
         v, g = reference
+        if mode.endswith(".persist"):
+            out = self.dask.compute(*out, scheduler=self.client)   # gathered for the check
         if mode.endswith(".mean"):
             ok = (abs(out[0] - np.sum(v) / self.n) <= 1e-12 * abs(np.sum(v) / self.n)
                   and np.allclose(out[1], np.sum(g, axis=0) / self.n, rtol=1e-12, atol=0))

@@ -503,10 +503,14 @@ class BatchedFunction:
                 cols.append(np.asarray(a, dtype=np.float64)[None, :])
                 continue
             if ax is None:
-                flat = []
-                _flatten(a, spec, f"argument {i}", flat)
-                shared = np.array(flat, dtype=np.float64)[:, None]
-                cols.append(np.broadcast_to(shared, (len(flat), N)))   # not copied N times
+                if (type(a) is np.ndarray and a.ndim == 1 and a.dtype.kind in "fiu"
+                        and _is_flat(spec) and len(a) == len(spec)):
+                    shared = a.astype(np.float64, copy=False)[:, None]   # as it is
+                else:
+                    flat = []
+                    _flatten(a, spec, f"argument {i}", flat)
+                    shared = np.array(flat, dtype=np.float64)[:, None]
+                cols.append(np.broadcast_to(shared, (len(shared), N)))   # not copied N times
             else:
                 if isinstance(a, np.ndarray) and _is_flat(spec):
                     if a.ndim != 2 or a.shape[1] != len(spec):
