@@ -99,3 +99,36 @@ def test_a_bad_reduce_names_the_allowed_ones(data, bad):
     for call in (B, B.value_and_grad, B.grad, B.jacobian, B.hessian):
         with pytest.raises(ValueError, match="reduce must be None, 'sum' or 'mean'"):
             call(W, X, Y, reduce=bad)
+
+
+# ---- batches longer than one block of the compiled sweep ---------------------------
+
+@pytest.mark.parametrize("N", [63, 64, 65, 129, 200])
+def test_batches_over_several_blocks_equal_single_calls(N):
+    # the sweep takes 64 samples at a time (BLOCK): every block boundary, and a last
+    # block of one sample (the one-sample sweep), gives each sample its own numbers
+    rng = np.random.default_rng(N)
+    W, X, Y = rng.normal(size=4) * 0.5, rng.normal(size=(N, 2)), rng.normal(size=N)
+    F = trace(model, [0.1, 0.2, 0.3, 0.4], [1.0, 2.0], 0.5)
+    B = F.vmap((None, 0, 0))
+    v, g = B.value_and_grad(W, X, Y)
+    gx = B.grad(W, X, Y, argnum=1)
+    H = B.hessian(W, X, Y)
+    assert v.shape == (N,) and g.shape == (N, 4) and H.shape == (N, 4, 4)
+    for s in sorted({0, 62, 63, 64, N - 2, N - 1} & set(range(N))):
+        vs, gs = F.value_and_grad(W, X[s], Y[s])
+        assert v[s] == vs
+        np.testing.assert_array_equal(g[s], gs)
+        np.testing.assert_array_equal(gx[s], F.grad(W, X[s], Y[s], argnum=1))
+        np.testing.assert_array_equal(H[s], F.hessian(W, X[s], Y[s]))
+
+
+def test_a_guard_in_a_later_block_names_its_sample():
+    from fastgrad import BranchChanged
+    F = trace(lambda x: x * 2.0 if x > 0 else -x, 1.0)
+    B = F.vmap((0,))
+    x = np.ones(150)
+    np.testing.assert_array_equal(B(x), 2.0 * x)
+    x[131] = -1.0
+    with pytest.raises(BranchChanged, match="sample 131 of the batch"):
+        B(x)
