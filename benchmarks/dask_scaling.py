@@ -10,10 +10,10 @@ writes ``benchmarks/results/dask.md``), or ``pytest benchmarks/test_dask.py
 Sizes: ``FASTGRAD_DASK_SAMPLES`` (default 4e5; the issue's full size is 1e7) and
 ``FASTGRAD_DASK_CHUNKS`` (default ``1e4,3e4,1e5``; at full size ``1e4,1e5,1e6``),
 ``FASTGRAD_DASK_ROUNDS`` (default 5). The default is smaller than the issue's 1e7 because
-this machine's 2 cores are shared: a reverse sweep keeps 16 bytes per instruction and
-sample (the op partials), so one numpy call over 1e7 samples would need 34 GB of work
-space: the one-call row runs only where that is under ``ONE_CALL_LIMIT`` bytes; the loop
-over chunks is then the single-thread baseline.
+this machine's 2 cores are shared. The compiled sweep works on 64 samples at a time, so
+its work space does not grow with the batch; the arrays of a call (the batched inputs,
+the gradients, the per-sample results) do: the one-call row runs only where they fit in
+``ONE_CALL_LIMIT`` bytes; the loop over chunks is then the single-thread baseline.
 
 Figures
 -------
@@ -94,7 +94,13 @@ class Campaign:
         self.P = np.array([0.7, 0.1, 0.9, 0.2])
         self.X = rng.normal(size=n)
         self.Y = rng.normal(size=n)
-        self.work_per_sample = 8 * (2 * self.F.program.n_instructions
+        n_in = self.F.program.n_inputs
+        # a call's arrays per sample: the batched inputs and the gathered gradients (one
+        # number an input each), the value and the per-sample gradient returned
+        self.bytes_per_sample = 8 * (2 * n_in + 1 + len(self.P))
+        # the sweep's work space, whatever the batch: 64 samples of values, partials
+        # (two an instruction) and adjoints
+        self.work_space = 8 * 64 * (2 * self.F.program.n_instructions
                                     + 2 * self.F.program.n_slots + 8)
         with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
             self.cluster = distributed.LocalCluster(
@@ -105,7 +111,7 @@ class Campaign:
         self.rss = {}                # chunk -> [peak bytes of each worker]
         self.cores = {}              # (mode, chunk) -> [CPU seconds / wall seconds]
         self.checks = []
-        self.one_call = self.n * self.work_per_sample <= ONE_CALL_LIMIT
+        self.one_call = self.n * self.bytes_per_sample <= ONE_CALL_LIMIT
 
     def close(self):
         self.client.close()
@@ -281,8 +287,9 @@ class Campaign:
             f"instructions, {self.F.program.n_slots} slots; {self.n:,} samples "
             f"(`FASTGRAD_DASK_SAMPLES`; the issue's full size is {N_FULL:,}); "
             f"`B.value_and_grad(P, X, Y)` per sample (`dask.compute(v, g)`), or with "
-            f"`reduce=\"mean\"`. Work space of the reverse sweep: "
-            f"{self.work_per_sample} bytes a sample. Medians of {self.rounds} rounds, "
+            f"`reduce=\"mean\"`. The sweep's work space: {self.work_space / 1024:.0f} KB "
+            f"whatever the chunk (64 samples at a time); a call's arrays: "
+            f"{self.bytes_per_sample} bytes a sample. Medians of {self.rounds} rounds, "
             f"modes interleaved. Single-thread baseline T1 = {self.t1():.3f} s (the best "
             f"of the one numpy call and the loop over chunks).", "",
             "| mode | chunk | chunks | median s | min s | efficiency | cores used | CPU "
@@ -297,8 +304,8 @@ class Campaign:
                      f"{r['overhead_ms']:.3f}" if "overhead_ms" in r else "",
                      f"{r['lost_ms']:.3f}" if "lost_ms" in r else "", rss]
             lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", "Work space of one chunk (the reverse sweep's): " + ", ".join(
-            f"{c:,} samples {c * self.work_per_sample / 2**20:.0f} MB" for c in self.chunks)
+        lines += ["", "A call's arrays for one chunk: " + ", ".join(
+            f"{c:,} samples {c * self.bytes_per_sample / 2**20:.0f} MB" for c in self.chunks)
             + ".", "", "Checks: " + ("all passed" if all(ok for *_, ok, _ in self.checks)
                                      else "FAILED") + f" ({len(self.checks)}: per-sample "
             "results bit for bit against the numpy path, means against np.sum / N to "

@@ -37,7 +37,7 @@ def test_dask_value_and_grad(benchmark, campaign, summary, mode, chunk):
         chunk = campaign.chunks[0]
     if (mode, chunk) not in campaign.times:
         pytest.skip(f"{mode} not run: {campaign.n:,} samples in one call would need "
-                    f"{campaign.n * campaign.work_per_sample / 1e9:.1f} GB of work space "
+                    f"{campaign.n * campaign.bytes_per_sample / 1e9:.1f} GB of arrays "
                     f"(over ONE_CALL_LIMIT); the loop over chunks is the baseline")
     row = next(r for r in campaign.rows() if r["chunk"] == (chunk or campaign.n)
                and (r["mode"] == mode or (mode == "numpy" and r["chunks"] == 1
