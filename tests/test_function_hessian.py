@@ -10,21 +10,8 @@ import pytest
 
 from fastgrad import BranchChanged, _scalar, trace
 
-
-def rosenbrock_chained(x):
-    return sum(100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
-               for i in range(len(x) - 1))
-
-
-def rosenbrock_chained_hessian(x):
-    n = len(x)
-    H = np.zeros((n, n))
-    for i in range(n - 1):
-        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
-        H[i + 1, i + 1] += 200
-        H[i, i + 1] -= 400 * x[i]
-        H[i + 1, i] -= 400 * x[i]
-    return H
+from test_function import rosenbrock as rosenbrock_chained
+from test_function import rosenbrock_hessian as rosenbrock_chained_hessian
 
 
 def sparse_dag(rng, n_inputs, n_terms):

@@ -785,7 +785,7 @@ cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
     # (`carry`, the value of adj[held]) rather than stored and loaded again: on a chain
     # of instructions that is the critical path. The same operations in the same order.
     cdef Py_ssize_t i
-    cdef float64_t g, carry = 0.0
+    cdef float64_t g, ca, cb, carry = 0.0
     cdef slot_t d, x, y, held = -1, nxt
     cdef uint8_t kind
     cdef const slot_t* dst = P.dst
@@ -806,45 +806,30 @@ cdef void _reverse_one(const Prog* P, float64_t* adj, const float64_t* da,
         held = -1
         nxt = dst[i - 1] if i > 0 else -1
         x = a[i]
+        # the contributions to a's and b's adjoints (a unit partial: +-g, no multiply;
+        # x + (-g) is x - g exactly)
+        if kind == K_TWO or kind == K_ONE:
+            ca = g * da[i]
+        elif kind == K_NEGATE:
+            ca = -g
+        else:
+            ca = g
         if kind == K_ONE or kind == K_COPY or kind == K_NEGATE:
-            if kind == K_ONE:
-                carry = adj[x] + g * da[i]
-            elif kind == K_COPY:
-                carry = adj[x] + g
-            else:
-                carry = adj[x] - g
+            carry = adj[x] + ca
             held = x
             continue
+        cb = g * db[i] if kind == K_TWO else (g if kind == K_ADD else -g)
         y = b[i]
         if x == y:                      # both partials into one slot, a's first
-            if kind == K_TWO:
-                carry = (adj[x] + g * da[i]) + g * db[i]
-            elif kind == K_ADD:
-                carry = (adj[x] + g) + g
-            else:
-                carry = (adj[x] + g) - g
+            carry = (adj[x] + ca) + cb
             held = x
         elif y == nxt:                  # keep b's adjoint, store a's
-            if kind == K_TWO:
-                adj[x] += g * da[i]
-                carry = adj[y] + g * db[i]
-            elif kind == K_ADD:
-                adj[x] += g
-                carry = adj[y] + g
-            else:
-                adj[x] += g
-                carry = adj[y] - g
+            adj[x] += ca
+            carry = adj[y] + cb
             held = y
         else:                           # keep a's adjoint, store b's
-            if kind == K_TWO:
-                adj[y] += g * db[i]
-                carry = adj[x] + g * da[i]
-            elif kind == K_ADD:
-                adj[y] += g
-                carry = adj[x] + g
-            else:
-                adj[y] -= g
-                carry = adj[x] + g
+            adj[y] += cb
+            carry = adj[x] + ca
             held = x
     if held >= 0:
         adj[held] = carry

@@ -402,12 +402,8 @@ cdef object _bind(Primitive p, tuple args, object params):
             # add and subtract on the eager tape: nothing saved, so no tuple of values
             a = args[0]
             b = args[1]
-            a = (<Tensor>a)._data if type(a) is Tensor else _operand(a, p.name)
-            b = (<Tensor>b)._data if type(b) is Tensor else _operand(b, p.name)
-            try:
-                out = p.ufunc(a, b)
-            except ValueError:
-                raise _broadcast_error(p.name, (a, b)) from None
+            out = _ufunc2(p, (<Tensor>a)._data if type(a) is Tensor else _operand(a, p.name),
+                          (<Tensor>b)._data if type(b) is Tensor else _operand(b, p.name))
             if top == 0 and fg_grad_enabled:
                 return _record(p, out, args, None, params, 0)
             return out
@@ -747,11 +743,14 @@ cdef object _broadcast_error(str name, tuple a):
     return ValueError(f"{name}: cannot broadcast shapes {_shape(a[0])} and {_shape(a[1])} "
                       "together")
 
-cdef object _f_ufunc2(object p, tuple a, object params):
+cdef inline object _ufunc2(Primitive p, object a, object b):
     try:
-        return (<Primitive>p).ufunc(a[0], a[1])
+        return p.ufunc(a, b)
     except ValueError:
-        raise _broadcast_error((<Primitive>p).name, a) from None
+        raise _broadcast_error(p.name, (a, b)) from None
+
+cdef object _f_ufunc2(object p, tuple a, object params):
+    return _ufunc2(<Primitive>p, a[0], a[1])
 
 cdef object _f_power(object p, tuple a, object params):
     try:
